@@ -1,0 +1,5 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The umbrella header of libhistoguard, the UI-free core. */
+#pragma once
+
+#include "hg-version.h"

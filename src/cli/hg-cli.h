@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes shared by every subcommand. */
+enum
+{
+  HG_CLI_EXIT_OK = 0,
+  HG_CLI_EXIT_FAILURE = 1, /* the command ran and something went wrong */
+  HG_CLI_EXIT_USAGE = 2,   /* the command line itself is wrong */
+};
+
+typedef struct
+{
+  const char *name;
+  const char *summary;
+  int (*run) (int argc, char **argv);
+} HgCliCommand;
+
+/* Prints "histoguard-cli: <what>: <why>" to stderr. */
+void hg_cli_error (const char *what,
+                   const char *format,
+                   ...) G_GNUC_PRINTF (2, 3);
+/* Parses argv with context; on failure prints the error and returns FALSE. */
+gboolean hg_cli_parse (GOptionContext *context,
+                       const char     *command,
+                       int            *argc,
+                       char         ***argv);
+gboolean hg_cli_stderr_is_tty (void);
+
+G_END_DECLS

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "histoguard/histoguard.h"
+
+#include "hg-cli.h"
+
+static const HgCliCommand commands[] = {
+  { NULL, NULL, NULL },
+};
+
+static void
+print_help (FILE *out)
+{
+  fprintf (out,
+           "Usage: histoguard-cli COMMAND [OPTION…]\n"
+           "\n"
+           "Batch work for Histoguard: models, attacks, defences and slides.\n"
+           "\n"
+           "Commands:\n");
+  for (const HgCliCommand *c = commands; c->name != NULL; c++)
+    fprintf (out, "  %-12s %s\n", c->name, c->summary);
+  fprintf (out,
+           "\n"
+           "Options:\n"
+           "  -h, --help     Show this help\n"
+           "  --version      Show the version\n"
+           "\n"
+           "Run 'histoguard-cli COMMAND --help' for a command's options.\n");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *name;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("histoguard-cli");
+
+  if (argc < 2)
+    {
+      print_help (stderr);
+      return HG_CLI_EXIT_USAGE;
+    }
+
+  name = argv[1];
+
+  if (strcmp (name, "-h") == 0 || strcmp (name, "--help") == 0 || strcmp (name, "help") == 0)
+    {
+      print_help (stdout);
+      return HG_CLI_EXIT_OK;
+    }
+
+  if (strcmp (name, "--version") == 0)
+    {
+      printf ("histoguard-cli %s\n", hg_version ());
+      return HG_CLI_EXIT_OK;
+    }
+
+  if (name[0] == '-')
+    {
+      hg_cli_error (NULL, "unknown option '%s' (see 'histoguard-cli --help')", name);
+      return HG_CLI_EXIT_USAGE;
+    }
+
+  for (const HgCliCommand *c = commands; c->name != NULL; c++)
+    if (strcmp (c->name, name) == 0)
+      return c->run (argc - 1, argv + 1);
+
+  hg_cli_error (NULL, "unknown command '%s' (see 'histoguard-cli --help')", name);
+  return HG_CLI_EXIT_USAGE;
+}
