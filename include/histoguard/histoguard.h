@@ -3,3 +3,5 @@
 #pragma once
 
 #include "hg-version.h"
+#include "hg-error.h"
+#include "hg-pixels.h"
