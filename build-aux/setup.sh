@@ -28,9 +28,9 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 packages="build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libgtk-4-dev libadwaita-1-dev libjson-glib-dev
   libopenblas-dev libopenslide-dev libgdk-pixbuf-2.0-dev libcairo2-dev
-  desktop-file-utils appstream-util"
+  libtiff-dev desktop-file-utils appstream-util"
 if [ "$want_tests" = yes ]; then
-  packages="$packages libtiff-dev xvfb xauth dbus-x11 at-spi2-core
+  packages="$packages xvfb xauth dbus-x11 at-spi2-core
     python3-dogtail python3-gi gir1.2-gtk-4.0 imagemagick"
 fi
 

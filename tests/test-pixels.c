@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "histoguard/histoguard.h"
@@ -72,6 +73,89 @@ test_pixels_clamp (void)
   g_assert_cmpuint (out[2], ==, 0);
 }
 
+static void
+test_pixels_rgb8_to_argb32 (void)
+{
+  /* Every (colour, alpha) pair premultiplies to round (c * a / 255). */
+  guint8  rgba[256 * 4];
+  guint32 out[256];
+
+  for (int a = 0; a < 256; a++)
+    {
+      for (int c = 0; c < 256; c++)
+        {
+          rgba[c * 4 + 0] = c;
+          rgba[c * 4 + 1] = 255 - c;
+          rgba[c * 4 + 2] = c / 2;
+          rgba[c * 4 + 3] = a;
+        }
+      hg_pixels_rgb8_to_argb32 (rgba, sizeof rgba, 4, 256, 1, (guint8 *) out, sizeof out);
+      for (int c = 0; c < 256; c++)
+        {
+          guint32 want = ((guint32) a << 24) | ((guint32) lround (c * a / 255.0) << 16) |
+                         ((guint32) lround ((255 - c) * a / 255.0) << 8) | (guint32) lround ((c / 2) * a / 255.0);
+
+          g_assert_cmphex (out[c], ==, want);
+        }
+    }
+
+  /* RGB is opaque, and the rowstride padding is skipped. */
+  {
+    guint8  rgb[2 * 8] = { 1, 2, 3, 4, 5, 6, 0xee, 0xee, 7, 8, 9, 10, 11, 12, 0xee, 0xee };
+    guint32 px[4];
+
+    hg_pixels_rgb8_to_argb32 (rgb, 8, 3, 2, 2, (guint8 *) px, 8);
+    g_assert_cmphex (px[0], ==, 0xff010203);
+    g_assert_cmphex (px[3], ==, 0xff0a0b0c);
+  }
+}
+
+static void
+test_image_ops (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgImage) image = hg_image_new (5, 3, &error);
+  g_autoptr (HgImage) half = NULL;
+  g_autoptr (HgImage) scaled = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("hg-test-image-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "out.png", NULL);
+  guint32         *px;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (hg_image_get_stride (image), ==, 20);
+  px = (guint32 *) hg_image_get_mutable_data (image);
+  for (int i = 0; i < 15; i++)
+    px[i] = 0xff000000u | (guint32) (i * 10);
+
+  /* 5 × 3 halves to 3 × 2; the odd edge averages what is there. */
+  half = hg_image_downsample_2x (image, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_image_get_width (half), ==, 3);
+  g_assert_cmpint (hg_image_get_height (half), ==, 2);
+  g_assert_cmphex (((const guint32 *) hg_image_get_data (half))[0], ==, 0xff000000u | ((0 + 10 + 50 + 60 + 2) / 4));
+  g_assert_cmphex (((const guint32 *) hg_image_get_data (half))[5], ==, 0xff000000u | 140);
+
+  scaled = hg_image_scale (image, 10, 6, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_image_get_width (scaled), ==, 10);
+
+  bytes = hg_image_get_bytes (image);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, 60);
+
+  g_assert_true (hg_image_save_png (image, png, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+  g_remove (png);
+  g_rmdir (dir);
+
+  g_assert_null (hg_image_new (0, 5, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (hg_image_new (G_MAXINT, G_MAXINT, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_TOO_LARGE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -82,6 +166,8 @@ main (int   argc,
   g_test_add_func ("/hg/pixels/argb32-transparent-is-white", test_pixels_argb32_transparent_is_white);
   g_test_add_func ("/hg/pixels/rgb8-padding-and-alpha", test_pixels_rgb8_padding_and_alpha);
   g_test_add_func ("/hg/pixels/clamp", test_pixels_clamp);
+  g_test_add_func ("/hg/pixels/rgb8-to-argb32", test_pixels_rgb8_to_argb32);
+  g_test_add_func ("/hg/image/ops", test_image_ops);
 
   return g_test_run ();
 }

@@ -28,6 +28,16 @@ void hg_pixels_rgb8_to_chw (const guint8 *rgb,
                             int           height,
                             float        *out);
 
+/* rgb: straight 8-bit RGB or RGBA (as GdkPixbuf hands it out); out:
+ * premultiplied ARGB32, for display and for the slide pyramid. */
+void hg_pixels_rgb8_to_argb32 (const guint8 *rgb,
+                               gsize         rowstride,
+                               int           n_channels,
+                               int           width,
+                               int           height,
+                               guint8       *out,
+                               gsize         stride_bytes);
+
 /* chw: 3 * height * width floats, clamped to [0,1] and rounded; out is
  * opaque ARGB32 (premultiplication is the identity for alpha 255). */
 void hg_pixels_chw_to_argb32 (const float *chw,

@@ -5,3 +5,7 @@
 #include "hg-version.h"
 #include "hg-error.h"
 #include "hg-pixels.h"
+#include "hg-image.h"
+#include "hg-slide.h"
+#include "hg-tile-cache.h"
+#include "hg-data.h"

@@ -31,4 +31,8 @@ gboolean hg_cli_parse (GOptionContext *context,
                        char         ***argv);
 gboolean hg_cli_stderr_is_tty (void);
 
+/* Subcommands, one per hg-cli-<name>.c. */
+int hg_cli_slide_info (int    argc,
+                       char **argv);
+
 G_END_DECLS

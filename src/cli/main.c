@@ -11,6 +11,7 @@
 #include "hg-cli.h"
 
 static const HgCliCommand commands[] = {
+  { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
   { NULL, NULL, NULL },
 };
 

@@ -91,6 +91,43 @@ hg_pixels_rgb8_to_chw (const guint8 *rgb,
     }
 }
 
+/* round (c * a / 255) without a division. */
+static inline guint
+premultiply (guint c,
+             guint a)
+{
+  guint t = c * a + 128;
+
+  return (t + (t >> 8)) >> 8;
+}
+
+void
+hg_pixels_rgb8_to_argb32 (const guint8 *rgb,
+                          gsize         rowstride,
+                          int           n_channels,
+                          int           width,
+                          int           height,
+                          guint8       *out,
+                          gsize         stride_bytes)
+{
+  g_return_if_fail (n_channels == 3 || n_channels == 4);
+
+  for (int y = 0; y < height; y++)
+    {
+      const guint8 *src = rgb + (gsize) y * rowstride;
+      guint32      *dst = (guint32 *) (out + (gsize) y * stride_bytes);
+
+      for (int x = 0; x < width; x++)
+        {
+          const guint8 *p = src + (gsize) x * n_channels;
+          guint         a = n_channels == 4 ? p[3] : 255;
+
+          dst[x] = ((guint32) a << 24) | ((guint32) premultiply (p[0], a) << 16) |
+                   ((guint32) premultiply (p[1], a) << 8) | premultiply (p[2], a);
+        }
+    }
+}
+
 void
 hg_pixels_chw_to_argb32 (const float *chw,
                          int          width,
