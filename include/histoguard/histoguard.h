@@ -9,3 +9,5 @@
 #include "hg-slide.h"
 #include "hg-tile-cache.h"
 #include "hg-data.h"
+#include "hg-defense.h"
+#include "hg-metrics.h"
