@@ -11,3 +11,7 @@
 #include "hg-data.h"
 #include "hg-defense.h"
 #include "hg-metrics.h"
+#include "hg-splits.h"
+#include "hg-patch.h"
+#include "hg-dataset.h"
+#include "hg-augment.h"
