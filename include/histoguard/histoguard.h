@@ -15,3 +15,7 @@
 #include "hg-patch.h"
 #include "hg-dataset.h"
 #include "hg-augment.h"
+#include "hg-threads.h"
+#include "hg-arch.h"
+#include "hg-model.h"
+#include "hg-optim.h"

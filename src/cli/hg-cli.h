@@ -34,5 +34,7 @@ gboolean hg_cli_stderr_is_tty (void);
 /* Subcommands, one per hg-cli-<name>.c. */
 int hg_cli_slide_info (int    argc,
                        char **argv);
+int hg_cli_info (int    argc,
+                 char **argv);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "hg-cli.h"
 
 static const HgCliCommand commands[] = {
+  { "info", "Print what a model file holds, as JSON", hg_cli_info },
   { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
   { NULL, NULL, NULL },
 };

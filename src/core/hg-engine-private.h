@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "hg-model-private.h"
+#include "hg-threads-private.h"
+
+G_BEGIN_DECLS
+
+/* Scratch owned by one worker slot of one context. */
+typedef struct
+{
+  float  *col; /* im2col block */
+  gsize   col_cap;
+  float  *dcol; /* its gradient */
+  gsize   dcol_cap;
+  float  *acc; /* partial parameter gradients of one layer */
+  gsize   acc_cap;
+  double *dacc; /* partial per-channel sums */
+  gsize   dacc_cap;
+} HgScratch;
+
+/* What a node's forward pass keeps for its backward pass. */
+typedef struct
+{
+  float  *mean; /* batch norm: mean | invstd | scale | shift, c each */
+  float  *invstd;
+  float  *scale;
+  float  *shift;
+  gint32 *argmax; /* max pool: input offset of each output, within its image */
+  gsize   argmax_cap;
+  float  *mask; /* dropout: 0 or 1/(1-rate) */
+  gsize   mask_cap;
+} HgNodeState;
+
+struct _HgContext
+{
+  HgModel     *model;
+  HgArch      *arch;
+  HgPlan      *exact_plan;
+  HgPlan      *plan; /* of the last forward pass */
+  HgMode       mode;
+  HgPassFlags  flags;
+  int          n; /* batch of the last forward pass; 0: none to go back through */
+  float      **y; /* per node output, NHWC */
+  gsize       *y_cap;
+  float      **dy;
+  gsize       *dy_cap;
+  gboolean    *dy_set;
+  HgNodeState *node_state;
+  float       *grads;
+  guint64      rng;
+  HgScratch    work[HG_MAX_WORKERS];
+};
+
+G_END_DECLS

@@ -1,0 +1,1844 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "histoguard/hg-error.h"
+
+#include "hg-engine-private.h"
+#include "hg-threads-private.h"
+
+/* The engine: per-op forward and backward passes over NHWC activations,
+ * and the context that runs a plan (hg-model.c) batch by batch.
+ *
+ * Activations are NHWC, so the pixels of a whole batch are the rows of
+ * one matrix and a convolution is im2col + one sgemm per band of output
+ * rows: col[pixels × k·k·C] · Wᵀ[k·k·C × OC] → y[pixels × OC]. A band is
+ * small enough for its im2col block to stay in L2; bands are the tasks
+ * the worker pool shares. The backward pass is the same gemm transposed
+ * plus col2im, and bands that would scatter into the same input rows run
+ * in two phases (even bands, then odd ones) so no two workers add into
+ * one element.
+ *
+ * Gradients flow into per-node buffers: the first op to write a node's
+ * gradient stores it, later ones add (dy_set), so nothing is zeroed that
+ * need not be. */
+
+#define ROWS_PER_TASK_FLOATS 16384 /* elementwise ops: floats per task */
+#define COL_BLOCK_FLOATS 65536     /* conv: im2col floats per band (256 KiB) */
+#define PREDICT_SLICE 64
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline gsize
+shape_size (HgShape s)
+{
+  return (gsize) s.h * s.w * s.c;
+}
+
+static inline int
+ceil_div (gsize a,
+          gsize b)
+{
+  return (int) ((a + b - 1) / b);
+}
+
+static float *
+scratch (HgScratch *s,
+         float    **buf,
+         gsize     *cap,
+         gsize      n)
+{
+  if (*cap < n)
+    {
+      g_free (*buf);
+      *buf = g_new (float, n);
+      *cap = n;
+    }
+  (void) s;
+  return *buf;
+}
+
+static double *
+scratch_d (HgScratch *s,
+           gsize      n)
+{
+  if (s->dacc_cap < n)
+    {
+      g_free (s->dacc);
+      s->dacc = g_new (double, n);
+      s->dacc_cap = n;
+    }
+  return s->dacc;
+}
+
+static inline const float *
+node_y (HgContext *ctx,
+        int        node)
+{
+  return ctx->y[ctx->plan->steps[node].alias];
+}
+
+static guint64
+rng_next (guint64 *state)
+{
+  guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
+
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+/* ---- input: NCHW [0,1] pixels → normalised NHWC ------------------------ */
+
+typedef struct
+{
+  HgContext   *ctx;
+  HgShape      s;
+  const float *x;
+  float       *y;
+} InputJob;
+
+static void
+input_forward_task (gpointer data,
+                    int      task,
+                    int      worker)
+{
+  InputJob    *j = data;
+  gsize        plane = (gsize) j->s.h * j->s.w;
+  const float *x = j->x + (gsize) task * plane * j->s.c;
+  float       *y = j->y + (gsize) task * plane * j->s.c;
+  const float *mean = j->ctx->model->mean, *std = j->ctx->model->std;
+
+  for (int c = 0; c < j->s.c; c++)
+    {
+      float inv = 1.0f / std[c], m = mean[c];
+
+      for (gsize p = 0; p < plane; p++)
+        y[p * j->s.c + c] = (x[c * plane + p] - m) * inv;
+    }
+}
+
+static void
+input_forward (HgContext   *ctx,
+               const float *x,
+               int          n)
+{
+  InputJob j = { ctx, ctx->arch->nodes[0].shape, x, ctx->y[0] };
+
+  hg_parallel_for (n, input_forward_task, &j);
+}
+
+static void
+input_backward_task (gpointer data,
+                     int      task,
+                     int      worker)
+{
+  InputJob    *j = data;
+  gsize        plane = (gsize) j->s.h * j->s.w;
+  const float *dy = j->x + (gsize) task * plane * j->s.c;
+  float       *dx = j->y + (gsize) task * plane * j->s.c;
+  const float *std = j->ctx->model->std;
+
+  for (int c = 0; c < j->s.c; c++)
+    {
+      float inv = 1.0f / std[c];
+
+      for (gsize p = 0; p < plane; p++)
+        dx[c * plane + p] = dy[p * j->s.c + c] * inv;
+    }
+}
+
+/* ---- conv2d ------------------------------------------------------------- */
+
+typedef struct
+{
+  HgContext    *ctx;
+  const HgNode *node;
+  const HgStep *step;
+  HgShape       in, out;
+  int           k, stride, pad, oc;
+  int           K; /* k·k·C */
+  gboolean      pointwise;
+  int           band_rows, bands, phase;
+  gsize         rows_per_task, rows;
+  const float  *x;
+  float        *y;
+  const float  *dy;
+  float        *dyw; /* dy, masked in place when a ReLU was fused */
+  float        *dx;
+  gboolean      dx_add, need_dx, need_dw;
+} ConvJob;
+
+static void
+im2col_band (const ConvJob *j,
+             const float   *x, /* one image */
+             int            oy0,
+             int            oy1,
+             float         *col)
+{
+  int   C = j->in.c, W = j->in.w, H = j->in.h, k = j->k, s = j->stride, p = j->pad;
+  int   ow = j->out.w;
+  gsize kc = (gsize) k * C;
+
+  for (int oy = oy0; oy < oy1; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      {
+        float *row = col + ((gsize) (oy - oy0) * ow + ox) * j->K;
+        int    ix0 = ox * s - p;
+
+        for (int ky = 0; ky < k; ky++)
+          {
+            int    iy = oy * s - p + ky;
+            float *dst = row + ky * kc;
+
+            if (iy < 0 || iy >= H)
+              {
+                memset (dst, 0, kc * sizeof (float));
+                continue;
+              }
+            if (ix0 >= 0 && ix0 + k <= W)
+              {
+                memcpy (dst, x + ((gsize) iy * W + ix0) * C, kc * sizeof (float));
+                continue;
+              }
+            for (int kx = 0; kx < k; kx++)
+              {
+                int ix = ix0 + kx;
+
+                if (ix < 0 || ix >= W)
+                  memset (dst + (gsize) kx * C, 0, C * sizeof (float));
+                else
+                  memcpy (dst + (gsize) kx * C, x + ((gsize) iy * W + ix) * C, C * sizeof (float));
+              }
+          }
+      }
+}
+
+static void
+col2im_band (const ConvJob *j,
+             const float   *col,
+             int            oy0,
+             int            oy1,
+             float         *dx) /* one image, added into */
+{
+  int   C = j->in.c, W = j->in.w, H = j->in.h, k = j->k, s = j->stride, p = j->pad;
+  int   ow = j->out.w;
+  gsize kc = (gsize) k * C;
+
+  for (int oy = oy0; oy < oy1; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      {
+        const float *row = col + ((gsize) (oy - oy0) * ow + ox) * j->K;
+        int          ix0 = ox * s - p;
+
+        for (int ky = 0; ky < k; ky++)
+          {
+            int          iy = oy * s - p + ky;
+            const float *src = row + ky * kc;
+
+            if (iy < 0 || iy >= H)
+              continue;
+            if (ix0 >= 0 && ix0 + k <= W)
+              {
+                float *d = dx + ((gsize) iy * W + ix0) * C;
+
+                for (gsize e = 0; e < kc; e++)
+                  d[e] += src[e];
+                continue;
+              }
+            for (int kx = 0; kx < k; kx++)
+              {
+                int ix = ix0 + kx;
+
+                if (ix >= 0 && ix < W)
+                  {
+                    float       *d = dx + ((gsize) iy * W + ix) * C;
+                    const float *sv = src + (gsize) kx * C;
+
+                    for (int c = 0; c < C; c++)
+                      d[c] += sv[c];
+                  }
+              }
+          }
+      }
+}
+
+static void
+epilogue (float       *y,
+          gsize        rows,
+          int          c,
+          const float *bias,
+          gboolean     relu)
+{
+  if (bias != NULL && relu)
+    for (gsize r = 0; r < rows; r++, y += c)
+      for (int o = 0; o < c; o++)
+        {
+          float v = y[o] + bias[o];
+
+          y[o] = v > 0.0f ? v : 0.0f;
+        }
+  else if (bias != NULL)
+    for (gsize r = 0; r < rows; r++, y += c)
+      for (int o = 0; o < c; o++)
+        y[o] += bias[o];
+  else if (relu)
+    for (gsize e = 0; e < rows * c; e++)
+      y[e] = y[e] > 0.0f ? y[e] : 0.0f;
+}
+
+static void
+conv_setup (ConvJob   *j,
+            HgContext *ctx,
+            int        i,
+            int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  int           rows_per_band;
+
+  memset (j, 0, sizeof *j);
+  j->ctx = ctx;
+  j->node = node;
+  j->step = &ctx->plan->steps[i];
+  j->in = ctx->arch->nodes[node->inputs[0]].shape;
+  j->out = node->shape;
+  j->k = node->p.conv.kernel;
+  j->stride = node->p.conv.stride;
+  j->pad = node->p.conv.padding;
+  j->oc = node->p.conv.out_channels;
+  j->K = j->k * j->k * j->in.c;
+  j->pointwise = j->k == 1 && j->stride == 1 && j->pad == 0;
+  j->rows = (gsize) n * j->out.h * j->out.w;
+
+  if (j->pointwise)
+    {
+      j->rows_per_task = MAX (64, COL_BLOCK_FLOATS / MAX (j->in.c, j->oc));
+      return;
+    }
+
+  /* Bands of whole output rows, at least k rows so that bands two apart
+   * never touch the same input rows (see col2im). */
+  rows_per_band = MAX (1, COL_BLOCK_FLOATS / (j->K * j->out.w));
+  rows_per_band = MAX (rows_per_band, j->k);
+  rows_per_band = MIN (rows_per_band, j->out.h);
+  j->band_rows = rows_per_band;
+  j->bands = ceil_div (j->out.h, rows_per_band);
+}
+
+static void
+conv_forward_task (gpointer data,
+                   int      task,
+                   int      worker)
+{
+  ConvJob      *j = data;
+  HgScratch    *sc = &j->ctx->work[worker];
+  const HgStep *st = j->step;
+
+  if (j->pointwise)
+    {
+      gsize r0 = (gsize) task * j->rows_per_task;
+      gsize r = MIN (j->rows_per_task, j->rows - r0);
+
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) r, j->oc, j->in.c, 1.0f,
+                   j->x + r0 * j->in.c, j->in.c, st->w, j->in.c, 0.0f, j->y + r0 * j->oc, j->oc);
+      epilogue (j->y + r0 * j->oc, r, j->oc, st->b, st->relu);
+      return;
+    }
+
+  {
+    int    img = task / j->bands, band = task % j->bands;
+    int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
+    gsize  bp = (gsize) (oy1 - oy0) * j->out.w;
+    gsize  row0 = ((gsize) img * j->out.h + oy0) * j->out.w;
+    float *col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
+
+    im2col_band (j, j->x + (gsize) img * shape_size (j->in), oy0, oy1, col);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) bp, j->oc, j->K, 1.0f, col, j->K,
+                 st->w, j->K, 0.0f, j->y + row0 * j->oc, j->oc);
+    epilogue (j->y + row0 * j->oc, bp, j->oc, st->b, st->relu);
+  }
+}
+
+static void
+conv_forward (HgContext *ctx,
+              int        i,
+              int        n)
+{
+  ConvJob j;
+
+  conv_setup (&j, ctx, i, n);
+  j.x = node_y (ctx, j.node->inputs[0]);
+  j.y = ctx->y[i];
+  hg_parallel_for (j.pointwise ? ceil_div (j.rows, j.rows_per_task) : n * j.bands,
+                   conv_forward_task, &j);
+}
+
+static void
+mask_relu (float       *dy,
+           const float *y,
+           gsize        count)
+{
+  for (gsize e = 0; e < count; e++)
+    if (!(y[e] > 0.0f))
+      dy[e] = 0.0f;
+}
+
+static void
+accumulate_bias (float       *db,
+                 const float *dy,
+                 gsize        rows,
+                 int          c)
+{
+  for (gsize r = 0; r < rows; r++, dy += c)
+    for (int o = 0; o < c; o++)
+      db[o] += dy[o];
+}
+
+static void
+conv_backward_task (gpointer data,
+                    int      task,
+                    int      worker)
+{
+  ConvJob      *j = data;
+  HgScratch    *sc = &j->ctx->work[worker];
+  const HgStep *st = j->step;
+  gsize         wsize = (gsize) j->oc * j->K;
+  float        *dw = sc->acc; /* [OC × K] then [OC] bias */
+
+  if (j->pointwise)
+    {
+      gsize        r0 = (gsize) task * j->rows_per_task;
+      gsize        r = MIN (j->rows_per_task, j->rows - r0);
+      float       *dyb = j->dyw + r0 * j->oc;
+      const float *x = j->x + r0 * j->in.c;
+
+      if (st->relu)
+        mask_relu (dyb, j->y + r0 * j->oc, r * j->oc);
+      if (j->need_dw)
+        {
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->oc, j->in.c, (int) r, 1.0f, dyb,
+                       j->oc, x, j->in.c, 1.0f, dw, j->in.c);
+          accumulate_bias (dw + wsize, dyb, r, j->oc);
+        }
+      if (j->need_dx)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) r, j->in.c, j->oc, 1.0f, dyb,
+                     j->oc, st->w, j->in.c, j->dx_add ? 1.0f : 0.0f, j->dx + r0 * j->in.c, j->in.c);
+      return;
+    }
+
+  {
+    int    per_image = j->phase == 0 ? (j->bands + 1) / 2 : j->bands / 2;
+    int    img = task / per_image, band = 2 * (task % per_image) + j->phase;
+    int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
+    gsize  bp = (gsize) (oy1 - oy0) * j->out.w;
+    gsize  row0 = ((gsize) img * j->out.h + oy0) * j->out.w;
+    float *dyb = j->dyw + row0 * j->oc;
+
+    if (st->relu)
+      mask_relu (dyb, j->y + row0 * j->oc, bp * j->oc);
+
+    if (j->need_dw)
+      {
+        float *col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
+
+        im2col_band (j, j->x + (gsize) img * shape_size (j->in), oy0, oy1, col);
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->oc, j->K, (int) bp, 1.0f, dyb,
+                     j->oc, col, j->K, 1.0f, dw, j->K);
+        accumulate_bias (dw + wsize, dyb, bp, j->oc);
+      }
+    if (j->need_dx)
+      {
+        float *dcol = scratch (sc, &sc->dcol, &sc->dcol_cap, bp * j->K);
+
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) bp, j->K, j->oc, 1.0f, dyb,
+                     j->oc, st->w, j->K, 0.0f, dcol, j->K);
+        col2im_band (j, dcol, oy0, oy1, j->dx + (gsize) img * shape_size (j->in));
+      }
+  }
+}
+
+static void
+conv_backward (HgContext *ctx,
+               int        i,
+               int        n,
+               float     *dx,
+               gboolean   dx_add,
+               gboolean   need_dw)
+{
+  ConvJob j;
+  gsize   wsize;
+  int     workers = hg_threads_get_n_workers ();
+
+  conv_setup (&j, ctx, i, n);
+  j.x = node_y (ctx, j.node->inputs[0]);
+  j.y = ctx->y[i];
+  j.dyw = ctx->dy[i];
+  j.dx = dx;
+  j.dx_add = dx_add;
+  j.need_dx = dx != NULL;
+  j.need_dw = need_dw;
+  wsize = (gsize) j.oc * j.K;
+
+  if (need_dw)
+    for (int w = 0; w < workers; w++)
+      {
+        HgScratch *sc = &ctx->work[w];
+
+        memset (scratch (sc, &sc->acc, &sc->acc_cap, wsize + j.oc), 0,
+                (wsize + j.oc) * sizeof (float));
+      }
+
+  if (j.pointwise)
+    hg_parallel_for (ceil_div (j.rows, j.rows_per_task), conv_backward_task, &j);
+  else
+    {
+      if (j.need_dx && !dx_add)
+        memset (dx, 0, (gsize) n * shape_size (j.in) * sizeof (float));
+      j.phase = 0;
+      hg_parallel_for (n * ((j.bands + 1) / 2), conv_backward_task, &j);
+      j.phase = 1;
+      hg_parallel_for (n * (j.bands / 2), conv_backward_task, &j);
+    }
+
+  if (need_dw)
+    {
+      float *gw = ctx->grads + j.node->t.weight;
+      float *gb = j.node->p.conv.bias ? ctx->grads + j.node->t.bias : NULL;
+
+      for (int w = 0; w < workers; w++)
+        {
+          const float *acc = ctx->work[w].acc;
+
+          for (gsize e = 0; e < wsize; e++)
+            gw[e] += acc[e];
+          if (gb != NULL)
+            for (int o = 0; o < j.oc; o++)
+              gb[o] += acc[wsize + o];
+        }
+    }
+}
+
+/* ---- batch norm ---------------------------------------------------------- */
+
+typedef struct
+{
+  HgContext    *ctx;
+  const HgStep *step;
+  int           c;
+  gsize         rows, rows_per_task;
+  const float  *x;
+  float        *y;
+  const float  *dy;
+  float        *dx;
+  gboolean      dx_add;
+  const float  *scale, *shift; /* per channel */
+  const float  *mean, *invstd;
+  const double *sums; /* reduced: [c] Σdy, [c] Σdy·x̂ */
+  float         m;    /* elements per channel */
+  const float  *gamma;
+} BnJob;
+
+static void
+bn_stats_task (gpointer data,
+               int      task,
+               int      worker)
+{
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
+  double      *acc = j->ctx->work[worker].dacc;
+  const float *x = j->x + r0 * j->c;
+
+  for (gsize r = r0; r < r1; r++, x += j->c)
+    for (int ch = 0; ch < j->c; ch++)
+      {
+        acc[ch] += x[ch];
+        acc[j->c + ch] += (double) x[ch] * x[ch];
+      }
+}
+
+static void
+bn_apply_task (gpointer data,
+               int      task,
+               int      worker)
+{
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
+  const float *x = j->x + r0 * j->c;
+  float       *y = j->y + r0 * j->c;
+  gboolean     relu = j->step->relu;
+
+  for (gsize r = r0; r < r1; r++, x += j->c, y += j->c)
+    for (int ch = 0; ch < j->c; ch++)
+      {
+        float v = x[ch] * j->scale[ch] + j->shift[ch];
+
+        y[ch] = (relu && !(v > 0.0f)) ? 0.0f : v;
+      }
+}
+
+static void
+zero_dacc (HgContext *ctx,
+           gsize      n)
+{
+  int workers = hg_threads_get_n_workers ();
+
+  for (int w = 0; w < workers; w++)
+    memset (scratch_d (&ctx->work[w], n), 0, n * sizeof (double));
+}
+
+static void
+reduce_dacc (HgContext *ctx,
+             gsize      n,
+             double    *out)
+{
+  int workers = hg_threads_get_n_workers ();
+
+  memset (out, 0, n * sizeof (double));
+  for (int w = 0; w < workers; w++)
+    for (gsize e = 0; e < n; e++)
+      out[e] += ctx->work[w].dacc[e];
+}
+
+static void
+bn_setup (BnJob     *j,
+          HgContext *ctx,
+          int        i,
+          int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+
+  memset (j, 0, sizeof *j);
+  j->ctx = ctx;
+  j->step = &ctx->plan->steps[i];
+  j->c = node->shape.c;
+  j->rows = (gsize) n * node->shape.h * node->shape.w;
+  j->rows_per_task = MAX (1, ROWS_PER_TASK_FLOATS / j->c);
+  j->m = (float) j->rows;
+  j->x = node_y (ctx, node->inputs[0]);
+  j->y = ctx->y[i];
+  j->gamma = j->step->w;
+}
+
+static void
+bn_forward (HgContext *ctx,
+            int        i,
+            int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  const HgStep *st = &ctx->plan->steps[i];
+  BnJob         j;
+  int           c = node->shape.c;
+  float        *scale = ctx->node_state[i].scale;
+  float        *shift = ctx->node_state[i].shift;
+  float        *mean = ctx->node_state[i].mean, *invstd = ctx->node_state[i].invstd;
+  int           tasks;
+
+  bn_setup (&j, ctx, i, n);
+  tasks = ceil_div (j.rows, j.rows_per_task);
+
+  if (st->scale != NULL)
+    {
+      /* fused inference plan: precomputed */
+      j.scale = st->scale;
+      j.shift = st->shift;
+    }
+  else if (ctx->mode == HG_MODE_INFERENCE)
+    {
+      const float *rm = ctx->model->buffers + node->t.running_mean;
+      const float *rv = ctx->model->buffers + node->t.running_var;
+
+      for (int ch = 0; ch < c; ch++)
+        {
+          mean[ch] = rm[ch];
+          invstd[ch] = 1.0f / sqrtf (rv[ch] + node->p.bn.eps);
+          scale[ch] = st->w[ch] * invstd[ch];
+          shift[ch] = st->b[ch] - rm[ch] * scale[ch];
+        }
+      j.scale = scale;
+      j.shift = shift;
+    }
+  else
+    {
+      double *sums = g_new (double, 2 * c);
+      double  m = (double) j.rows;
+
+      zero_dacc (ctx, 2 * c);
+      hg_parallel_for (tasks, bn_stats_task, &j);
+      reduce_dacc (ctx, 2 * c, sums);
+      for (int ch = 0; ch < c; ch++)
+        {
+          double mu = sums[ch] / m;
+          double var = MAX (0.0, sums[c + ch] / m - mu * mu);
+
+          mean[ch] = (float) mu;
+          invstd[ch] = (float) (1.0 / sqrt (var + node->p.bn.eps));
+          scale[ch] = st->w[ch] * invstd[ch];
+          shift[ch] = st->b[ch] - mean[ch] * scale[ch];
+
+          if (ctx->mode == HG_MODE_TRAINING)
+            {
+              float *rm = ctx->model->buffers + node->t.running_mean;
+              float *rv = ctx->model->buffers + node->t.running_var;
+              float  mom = node->p.bn.momentum;
+              double unbiased = m > 1.0 ? var * m / (m - 1.0) : var;
+
+              rm[ch] = (1.0f - mom) * rm[ch] + mom * (float) mu;
+              rv[ch] = (1.0f - mom) * rv[ch] + mom * (float) unbiased;
+            }
+        }
+      g_free (sums);
+      j.scale = scale;
+      j.shift = shift;
+    }
+
+  hg_parallel_for (tasks, bn_apply_task, &j);
+}
+
+static void
+bn_grad_sums_task (gpointer data,
+                   int      task,
+                   int      worker)
+{
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
+  double      *acc = j->ctx->work[worker].dacc;
+  const float *x = j->x + r0 * j->c;
+  const float *dy = j->dy + r0 * j->c;
+
+  for (gsize r = r0; r < r1; r++, x += j->c, dy += j->c)
+    for (int ch = 0; ch < j->c; ch++)
+      {
+        float xhat = (x[ch] - j->mean[ch]) * j->invstd[ch];
+
+        acc[ch] += dy[ch];
+        acc[j->c + ch] += (double) dy[ch] * xhat;
+      }
+}
+
+static void
+bn_dx_batch_task (gpointer data,
+                  int      task,
+                  int      worker)
+{
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
+  const float *x = j->x + r0 * j->c;
+  const float *dy = j->dy + r0 * j->c;
+  float       *dx = j->dx + r0 * j->c;
+
+  for (gsize r = r0; r < r1; r++, x += j->c, dy += j->c, dx += j->c)
+    for (int ch = 0; ch < j->c; ch++)
+      {
+        float xhat = (x[ch] - j->mean[ch]) * j->invstd[ch];
+        float mdy = (float) (j->sums[ch] / j->m), mdyx = (float) (j->sums[j->c + ch] / j->m);
+        float v = j->gamma[ch] * j->invstd[ch] * (dy[ch] - mdy - xhat * mdyx);
+
+        dx[ch] = j->dx_add ? dx[ch] + v : v;
+      }
+}
+
+static void
+bn_dx_affine_task (gpointer data,
+                   int      task,
+                   int      worker)
+{
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
+  float       *dy = (float *) j->dy + r0 * j->c;
+  float       *dx = j->dx + r0 * j->c;
+  const float *y = j->y + r0 * j->c;
+
+  for (gsize r = r0; r < r1; r++, dy += j->c, dx += j->c, y += j->c)
+    for (int ch = 0; ch < j->c; ch++)
+      {
+        float g = (j->step->relu && !(y[ch] > 0.0f)) ? 0.0f : dy[ch];
+        float v = g * j->scale[ch];
+
+        dx[ch] = j->dx_add ? dx[ch] + v : v;
+      }
+}
+
+static void
+bn_backward (HgContext *ctx,
+             int        i,
+             int        n,
+             float     *dx,
+             gboolean   dx_add,
+             gboolean   need_dw)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  const HgStep *st = &ctx->plan->steps[i];
+  BnJob         j;
+  int           c = node->shape.c;
+  int           tasks;
+  double       *sums = NULL;
+
+  bn_setup (&j, ctx, i, n);
+  j.dy = ctx->dy[i];
+  j.dx = dx;
+  j.dx_add = dx_add;
+  j.mean = ctx->node_state[i].mean;
+  j.invstd = ctx->node_state[i].invstd;
+  tasks = ceil_div (j.rows, j.rows_per_task);
+
+  if (need_dw || ctx->mode != HG_MODE_INFERENCE)
+    {
+      sums = g_new (double, 2 * c);
+      zero_dacc (ctx, 2 * c);
+      hg_parallel_for (tasks, bn_grad_sums_task, &j);
+      reduce_dacc (ctx, 2 * c, sums);
+      j.sums = sums;
+      if (need_dw)
+        for (int ch = 0; ch < c; ch++)
+          {
+            ctx->grads[node->t.weight + ch] += (float) sums[c + ch];
+            ctx->grads[node->t.bias + ch] += (float) sums[ch];
+          }
+    }
+
+  if (dx != NULL)
+    {
+      if (ctx->mode == HG_MODE_INFERENCE)
+        {
+          /* y = x·scale + shift: dx = dy·γ/√(σ²+ε), running statistics
+           * being constants. */
+          j.scale = st->scale != NULL ? st->scale : ctx->node_state[i].scale;
+          hg_parallel_for (tasks, bn_dx_affine_task, &j);
+        }
+      else
+        hg_parallel_for (tasks, bn_dx_batch_task, &j);
+    }
+
+  g_free (sums);
+}
+
+/* ---- elementwise: relu, dropout, add, concat ------------------------------ */
+
+typedef struct
+{
+  HgContext    *ctx;
+  const HgNode *node;
+  gsize         count, per_task;
+  const float  *a;
+  float        *out;
+  const float  *mask;
+  gboolean      add;
+  /* concat */
+  int   c_in, c_out, offset;
+  gsize rows;
+} EwJob;
+
+static void
+relu_forward_task (gpointer data,
+                   int      task,
+                   int      worker)
+{
+  EwJob *j = data;
+  gsize  e0 = (gsize) task * j->per_task, e1 = MIN (e0 + j->per_task, j->count);
+
+  for (gsize e = e0; e < e1; e++)
+    j->out[e] = j->a[e] > 0.0f ? j->a[e] : 0.0f;
+}
+
+/* dx (+)= dy where y > 0 */
+static void
+relu_backward_task (gpointer data,
+                    int      task,
+                    int      worker)
+{
+  EwJob *j = data;
+  gsize  e0 = (gsize) task * j->per_task, e1 = MIN (e0 + j->per_task, j->count);
+
+  for (gsize e = e0; e < e1; e++)
+    {
+      float v = j->mask[e] > 0.0f ? j->a[e] : 0.0f;
+
+      j->out[e] = j->add ? j->out[e] + v : v;
+    }
+}
+
+/* out (+)= a (· mask) */
+static void
+copy_task (gpointer data,
+           int      task,
+           int      worker)
+{
+  EwJob *j = data;
+  gsize  e0 = (gsize) task * j->per_task, e1 = MIN (e0 + j->per_task, j->count);
+
+  if (j->mask != NULL)
+    for (gsize e = e0; e < e1; e++)
+      {
+        float v = j->a[e] * j->mask[e];
+
+        j->out[e] = j->add ? j->out[e] + v : v;
+      }
+  else if (j->add)
+    for (gsize e = e0; e < e1; e++)
+      j->out[e] += j->a[e];
+  else
+    memcpy (j->out + e0, j->a + e0, (e1 - e0) * sizeof (float));
+}
+
+static void
+ew_run (EwJob         *j,
+        gsize          count,
+        HgParallelFunc fn)
+{
+  j->count = count;
+  j->per_task = ROWS_PER_TASK_FLOATS;
+  hg_parallel_for (ceil_div (count, j->per_task), fn, j);
+}
+
+static void
+concat_task (gpointer data,
+             int      task,
+             int      worker)
+{
+  EwJob *j = data;
+  gsize  rpt = MAX (1, ROWS_PER_TASK_FLOATS / j->c_out);
+  gsize  r0 = (gsize) task * rpt, r1 = MIN (r0 + rpt, j->rows);
+
+  for (gsize r = r0; r < r1; r++)
+    {
+      if (j->mask == NULL) /* forward: slice of out ← a */
+        memcpy (j->out + r * j->c_out + j->offset, j->a + r * j->c_in, j->c_in * sizeof (float));
+      else /* backward: dx (+)= slice of dy */
+        {
+          const float *src = j->a + r * j->c_out + j->offset;
+          float       *dst = j->out + r * j->c_in;
+
+          if (j->add)
+            for (int c = 0; c < j->c_in; c++)
+              dst[c] += src[c];
+          else
+            memcpy (dst, src, j->c_in * sizeof (float));
+        }
+    }
+}
+
+static void
+concat_run (EwJob *j)
+{
+  gsize rpt = MAX (1, ROWS_PER_TASK_FLOATS / j->c_out);
+
+  hg_parallel_for (ceil_div (j->rows, rpt), concat_task, j);
+}
+
+/* ---- pooling -------------------------------------------------------------- */
+
+typedef struct
+{
+  HgContext    *ctx;
+  const HgNode *node;
+  HgShape       in, out;
+  int           k, s, p;
+  int           n, rows_per_task, per_image;
+  gboolean      by_image; /* windows overlap: one image per task */
+  const float  *x;
+  float        *y;
+  gint32       *argmax;
+  const float  *dy;
+  float        *dx;
+} PoolJob;
+
+static void
+pool_range (PoolJob *j,
+            int      task,
+            int     *img0,
+            int     *img1,
+            int     *oy0,
+            int     *oy1)
+{
+  if (j->by_image)
+    {
+      *img0 = task;
+      *img1 = task + 1;
+      *oy0 = 0;
+      *oy1 = j->out.h;
+    }
+  else
+    {
+      *img0 = task / j->per_image;
+      *img1 = *img0 + 1;
+      *oy0 = (task % j->per_image) * j->rows_per_task;
+      *oy1 = MIN (j->out.h, *oy0 + j->rows_per_task);
+    }
+}
+
+static void
+maxpool_forward_task (gpointer data,
+                      int      task,
+                      int      worker)
+{
+  PoolJob *j = data;
+  int      img0, img1, oy0, oy1, C = j->in.c;
+
+  pool_range (j, task, &img0, &img1, &oy0, &oy1);
+  for (int img = img0; img < img1; img++)
+    {
+      const float *x = j->x + (gsize) img * shape_size (j->in);
+      float       *y = j->y + (gsize) img * shape_size (j->out);
+      gint32      *am = j->argmax + (gsize) img * shape_size (j->out);
+
+      for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < j->out.w; ox++)
+          {
+            gsize   o = ((gsize) oy * j->out.w + ox) * C;
+            float  *yo = y + o;
+            gint32 *ao = am + o;
+
+            for (int c = 0; c < C; c++)
+              {
+                yo[c] = -INFINITY;
+                ao[c] = -1;
+              }
+            for (int ky = 0; ky < j->k; ky++)
+              {
+                int iy = oy * j->s - j->p + ky;
+
+                if (iy < 0 || iy >= j->in.h)
+                  continue;
+                for (int kx = 0; kx < j->k; kx++)
+                  {
+                    int          ix = ox * j->s - j->p + kx;
+                    gint32       base;
+                    const float *xi;
+
+                    if (ix < 0 || ix >= j->in.w)
+                      continue;
+                    base = (gint32) (((gsize) iy * j->in.w + ix) * C);
+                    xi = x + base;
+                    for (int c = 0; c < C; c++)
+                      if (xi[c] > yo[c] || ao[c] < 0)
+                        {
+                          yo[c] = xi[c];
+                          ao[c] = base + c;
+                        }
+                  }
+              }
+          }
+    }
+}
+
+static void
+maxpool_backward_task (gpointer data,
+                       int      task,
+                       int      worker)
+{
+  PoolJob *j = data;
+  int      img0, img1, oy0, oy1;
+
+  pool_range (j, task, &img0, &img1, &oy0, &oy1);
+  for (int img = img0; img < img1; img++)
+    {
+      gsize         o0 = (gsize) img * shape_size (j->out);
+      const float  *dy = j->dy + o0;
+      const gint32 *am = j->argmax + o0;
+      float        *dx = j->dx + (gsize) img * shape_size (j->in);
+      gsize         e0 = (gsize) oy0 * j->out.w * j->out.c, e1 = (gsize) oy1 * j->out.w * j->out.c;
+
+      for (gsize e = e0; e < e1; e++)
+        dx[am[e]] += dy[e];
+    }
+}
+
+static void
+avgpool_task (gpointer data,
+              int      task,
+              int      worker)
+{
+  PoolJob *j = data;
+  int      img0, img1, oy0, oy1, C = j->in.c;
+  float    inv = 1.0f / (j->k * j->k); /* padding counts, as in PyTorch */
+
+  pool_range (j, task, &img0, &img1, &oy0, &oy1);
+  for (int img = img0; img < img1; img++)
+    {
+      const float *x = j->x + (gsize) img * shape_size (j->in);
+      float       *y = j->y + (gsize) img * shape_size (j->out);
+      const float *dy = j->dy + (gsize) img * shape_size (j->out);
+      float       *dx = j->dx + (gsize) img * shape_size (j->in);
+
+      for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < j->out.w; ox++)
+          {
+            gsize o = ((gsize) oy * j->out.w + ox) * C;
+
+            if (j->dy == NULL)
+              for (int c = 0; c < C; c++)
+                y[o + c] = 0.0f;
+            for (int ky = 0; ky < j->k; ky++)
+              {
+                int iy = oy * j->s - j->p + ky;
+
+                if (iy < 0 || iy >= j->in.h)
+                  continue;
+                for (int kx = 0; kx < j->k; kx++)
+                  {
+                    int   ix = ox * j->s - j->p + kx;
+                    gsize base;
+
+                    if (ix < 0 || ix >= j->in.w)
+                      continue;
+                    base = ((gsize) iy * j->in.w + ix) * C;
+                    if (j->dy == NULL)
+                      for (int c = 0; c < C; c++)
+                        y[o + c] += x[base + c];
+                    else
+                      for (int c = 0; c < C; c++)
+                        dx[base + c] += dy[o + c] * inv;
+                  }
+              }
+            if (j->dy == NULL)
+              for (int c = 0; c < C; c++)
+                y[o + c] *= inv;
+          }
+    }
+}
+
+static int
+pool_setup (PoolJob   *j,
+            HgContext *ctx,
+            int        i,
+            int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+
+  memset (j, 0, sizeof *j);
+  j->ctx = ctx;
+  j->node = node;
+  j->in = ctx->arch->nodes[node->inputs[0]].shape;
+  j->out = node->shape;
+  j->k = node->p.pool.kernel;
+  j->s = node->p.pool.stride;
+  j->p = node->p.pool.padding;
+  j->n = n;
+  j->by_image = j->s < j->k;
+  j->x = node_y (ctx, node->inputs[0]);
+  j->y = ctx->y[i];
+  j->argmax = ctx->node_state[i].argmax;
+  if (j->by_image)
+    return n;
+  j->rows_per_task = MAX (1, ROWS_PER_TASK_FLOATS / (j->out.w * j->out.c * j->k * j->k));
+  j->rows_per_task = MIN (j->rows_per_task, j->out.h);
+  j->per_image = ceil_div (j->out.h, j->rows_per_task); /* tasks never span images */
+  return n * j->per_image;
+}
+
+/* ---- global average pool, dense ------------------------------------------ */
+
+static void
+gap_forward (HgContext *ctx,
+             int        i,
+             int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  HgShape       in = ctx->arch->nodes[node->inputs[0]].shape;
+  const float  *x = node_y (ctx, node->inputs[0]);
+  float        *y = ctx->y[i];
+  gsize         plane = (gsize) in.h * in.w;
+  float         inv = 1.0f / (float) plane;
+
+  for (int img = 0; img < n; img++)
+    {
+      float       *yo = y + (gsize) img * in.c;
+      const float *xi = x + (gsize) img * plane * in.c;
+
+      memset (yo, 0, in.c * sizeof (float));
+      for (gsize p = 0; p < plane; p++, xi += in.c)
+        for (int c = 0; c < in.c; c++)
+          yo[c] += xi[c];
+      for (int c = 0; c < in.c; c++)
+        yo[c] *= inv;
+    }
+}
+
+static void
+gap_backward (HgContext *ctx,
+              int        i,
+              int        n,
+              float     *dx,
+              gboolean   dx_add)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  HgShape       in = ctx->arch->nodes[node->inputs[0]].shape;
+  const float  *dy = ctx->dy[i];
+  gsize         plane = (gsize) in.h * in.w;
+  float         inv = 1.0f / (float) plane;
+
+  for (int img = 0; img < n; img++)
+    {
+      const float *g = dy + (gsize) img * in.c;
+      float       *d = dx + (gsize) img * plane * in.c;
+
+      for (gsize p = 0; p < plane; p++, d += in.c)
+        for (int c = 0; c < in.c; c++)
+          d[c] = dx_add ? d[c] + g[c] * inv : g[c] * inv;
+    }
+}
+
+static void
+dense_forward (HgContext *ctx,
+               int        i,
+               int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  const HgStep *st = &ctx->plan->steps[i];
+  int           in = (int) shape_size (ctx->arch->nodes[node->inputs[0]].shape);
+  int           units = node->p.dense.units;
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, units, in, 1.0f,
+               node_y (ctx, node->inputs[0]), in, st->w, in, 0.0f, ctx->y[i], units);
+  epilogue (ctx->y[i], n, units, st->b, st->relu);
+}
+
+static void
+dense_backward (HgContext *ctx,
+                int        i,
+                int        n,
+                float     *dx,
+                gboolean   dx_add,
+                gboolean   need_dw)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  const HgStep *st = &ctx->plan->steps[i];
+  int           in = (int) shape_size (ctx->arch->nodes[node->inputs[0]].shape);
+  int           units = node->p.dense.units;
+  float        *dy = ctx->dy[i];
+
+  if (st->relu)
+    mask_relu (dy, ctx->y[i], (gsize) n * units);
+  if (need_dw)
+    {
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, units, in, n, 1.0f, dy, units,
+                   node_y (ctx, node->inputs[0]), in, 1.0f, ctx->grads + node->t.weight, in);
+      if (node->p.dense.bias)
+        accumulate_bias (ctx->grads + node->t.bias, dy, n, units);
+    }
+  if (dx != NULL)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, units, 1.0f, dy, units, st->w,
+                 in, dx_add ? 1.0f : 0.0f, dx, in);
+}
+
+/* ---- the context ----------------------------------------------------------- */
+
+HgContext *
+hg_context_new (HgModel *model)
+{
+  HgContext *ctx = g_new0 (HgContext, 1);
+  int        n_nodes = model->arch->n_nodes;
+
+  ctx->model = hg_model_ref (model);
+  ctx->arch = model->arch;
+  ctx->exact_plan = hg_model_new_exact_plan (model);
+  ctx->y = g_new0 (float *, n_nodes);
+  ctx->dy = g_new0 (float *, n_nodes);
+  ctx->y_cap = g_new0 (gsize, n_nodes);
+  ctx->dy_cap = g_new0 (gsize, n_nodes);
+  ctx->dy_set = g_new0 (gboolean, n_nodes);
+  ctx->node_state = g_new0 (HgNodeState, n_nodes);
+  ctx->rng = G_GUINT64_CONSTANT (0x5EED5EED5EED5EED);
+  for (int i = 0; i < n_nodes; i++)
+    {
+      const HgNode *node = &model->arch->nodes[i];
+
+      if (node->op == HG_OP_BATCHNORM)
+        {
+          /* mean, invstd, scale, shift */
+          ctx->node_state[i].mean = g_new0 (float, 4 * (gsize) node->shape.c);
+          ctx->node_state[i].invstd = ctx->node_state[i].mean + node->shape.c;
+          ctx->node_state[i].scale = ctx->node_state[i].mean + 2 * node->shape.c;
+          ctx->node_state[i].shift = ctx->node_state[i].mean + 3 * node->shape.c;
+        }
+    }
+  return ctx;
+}
+
+void
+hg_context_free (HgContext *ctx)
+{
+  int n_nodes;
+
+  if (ctx == NULL)
+    return;
+
+  n_nodes = ctx->arch->n_nodes;
+  for (int i = 0; i < n_nodes; i++)
+    {
+      g_free (ctx->y[i]);
+      g_free (ctx->dy[i]);
+      g_free (ctx->node_state[i].mean);
+      g_free (ctx->node_state[i].argmax);
+      g_free (ctx->node_state[i].mask);
+    }
+  for (int w = 0; w < HG_MAX_WORKERS; w++)
+    {
+      g_free (ctx->work[w].col);
+      g_free (ctx->work[w].dcol);
+      g_free (ctx->work[w].acc);
+      g_free (ctx->work[w].dacc);
+    }
+  g_free (ctx->y);
+  g_free (ctx->dy);
+  g_free (ctx->y_cap);
+  g_free (ctx->dy_cap);
+  g_free (ctx->dy_set);
+  g_free (ctx->node_state);
+  g_free (ctx->grads);
+  g_clear_pointer (&ctx->plan, hg_plan_unref);
+  g_clear_pointer (&ctx->exact_plan, hg_plan_unref);
+  hg_model_unref (ctx->model);
+  g_free (ctx);
+}
+
+HgModel *
+hg_context_get_model (HgContext *ctx)
+{
+  return ctx->model;
+}
+
+void
+hg_context_set_seed (HgContext *ctx,
+                     guint64    seed)
+{
+  ctx->rng = seed;
+}
+
+float *
+hg_context_get_grads (HgContext *ctx,
+                      gsize     *n_params)
+{
+  gsize n = ctx->arch->n_params;
+
+  if (ctx->grads == NULL)
+    ctx->grads = g_new0 (float, MAX (n, 1));
+  if (n_params != NULL)
+    *n_params = n;
+  return ctx->grads;
+}
+
+void
+hg_context_zero_grads (HgContext *ctx)
+{
+  memset (hg_context_get_grads (ctx, NULL), 0, MAX (ctx->arch->n_params, 1) * sizeof (float));
+}
+
+static gboolean
+ensure (float **buf,
+        gsize  *cap,
+        gsize   n)
+{
+  if (*cap >= n)
+    return TRUE;
+  g_free (*buf);
+  *buf = g_try_new (float, n);
+  *cap = *buf != NULL ? n : 0;
+  return *buf != NULL;
+}
+
+static gboolean
+ensure_forward_buffers (HgContext *ctx,
+                        int        n)
+{
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    {
+      const HgNode *node = &ctx->arch->nodes[i];
+      gsize         count;
+
+      if (ctx->plan->steps[i].alias != i)
+        continue;
+      if (!g_size_checked_mul (&count, shape_size (node->shape), (gsize) n) ||
+          !ensure (&ctx->y[i], &ctx->y_cap[i], count))
+        return FALSE;
+      if (node->op == HG_OP_MAXPOOL && ctx->node_state[i].argmax_cap < count)
+        {
+          g_free (ctx->node_state[i].argmax);
+          ctx->node_state[i].argmax = g_try_new (gint32, count);
+          ctx->node_state[i].argmax_cap = ctx->node_state[i].argmax != NULL ? count : 0;
+          if (ctx->node_state[i].argmax == NULL)
+            return FALSE;
+        }
+      if (node->op == HG_OP_DROPOUT &&
+          !ensure (&ctx->node_state[i].mask, &ctx->node_state[i].mask_cap, count))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+run_pool (HgContext     *ctx,
+          int            i,
+          int            n,
+          HgParallelFunc fn,
+          const float   *dy,
+          float         *dx)
+{
+  PoolJob j;
+  int     tasks = pool_setup (&j, ctx, i, n);
+
+  j.dy = dy;
+  j.dx = dx;
+  hg_parallel_for (tasks, fn, &j);
+}
+
+static void
+dropout_forward (HgContext *ctx,
+                 int        i,
+                 int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  gsize         count = (gsize) n * shape_size (node->shape);
+  const float  *x = node_y (ctx, node->inputs[0]);
+  float        *y = ctx->y[i];
+  float        *mask = ctx->node_state[i].mask;
+
+  if (ctx->mode == HG_MODE_INFERENCE)
+    {
+      memcpy (y, x, count * sizeof (float));
+      return;
+    }
+
+  {
+    float rate = node->p.dropout.rate, keep = 1.0f / (1.0f - rate);
+
+    for (gsize e = 0; e < count; e++)
+      {
+        float u = (float) ((rng_next (&ctx->rng) >> 40) * (1.0 / 16777216.0));
+
+        mask[e] = u >= rate ? keep : 0.0f;
+        y[e] = x[e] * mask[e];
+      }
+  }
+}
+
+static void
+forward_node (HgContext   *ctx,
+              int          i,
+              int          n,
+              const float *x)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+
+  switch (node->op)
+    {
+    case HG_OP_INPUT:
+      input_forward (ctx, x, n);
+      break;
+    case HG_OP_CONV2D:
+      conv_forward (ctx, i, n);
+      break;
+    case HG_OP_BATCHNORM:
+      bn_forward (ctx, i, n);
+      break;
+    case HG_OP_RELU:
+      {
+        EwJob j = { .a = node_y (ctx, node->inputs[0]), .out = ctx->y[i] };
+
+        ew_run (&j, (gsize) n * shape_size (node->shape), relu_forward_task);
+        break;
+      }
+    case HG_OP_MAXPOOL:
+      run_pool (ctx, i, n, maxpool_forward_task, NULL, NULL);
+      break;
+    case HG_OP_AVGPOOL:
+      run_pool (ctx, i, n, avgpool_task, NULL, NULL);
+      break;
+    case HG_OP_GLOBAL_AVGPOOL:
+      gap_forward (ctx, i, n);
+      break;
+    case HG_OP_DENSE:
+      dense_forward (ctx, i, n);
+      break;
+    case HG_OP_DROPOUT:
+      dropout_forward (ctx, i, n);
+      break;
+    case HG_OP_CONCAT:
+      {
+        EwJob j = { .out = ctx->y[i], .c_out = node->shape.c, .rows = (gsize) n * node->shape.h * node->shape.w };
+
+        for (int k = 0; k < node->n_inputs; k++)
+          {
+            j.a = node_y (ctx, node->inputs[k]);
+            j.c_in = ctx->arch->nodes[node->inputs[k]].shape.c;
+            concat_run (&j);
+            j.offset += j.c_in;
+          }
+        break;
+      }
+    case HG_OP_ADD:
+      {
+        EwJob j = { .out = ctx->y[i] };
+        gsize count = (gsize) n * shape_size (node->shape);
+
+        for (int k = 0; k < node->n_inputs; k++)
+          {
+            j.a = node_y (ctx, node->inputs[k]);
+            j.add = k > 0;
+            ew_run (&j, count, copy_task);
+          }
+        break;
+      }
+    case HG_N_OPS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+gboolean
+hg_context_forward (HgContext   *ctx,
+                    HgMode       mode,
+                    HgPassFlags  flags,
+                    const float *x,
+                    int          n,
+                    float       *logits)
+{
+  int last;
+
+  g_return_val_if_fail (ctx != NULL && x != NULL, FALSE);
+  g_return_val_if_fail (n >= 1 && n <= HG_MODEL_MAX_BATCH, FALSE);
+  g_return_val_if_fail (mode == HG_MODE_INFERENCE || mode == HG_MODE_TRAINING ||
+                            mode == HG_MODE_TRAINING_NO_UPDATE,
+                        FALSE);
+
+  ctx->n = 0;
+  g_clear_pointer (&ctx->plan, hg_plan_unref);
+  if (mode == HG_MODE_INFERENCE && !(flags & HG_PASS_PARAM_GRADS))
+    ctx->plan = hg_model_get_inference_plan (ctx->model);
+  else
+    ctx->plan = hg_plan_ref (ctx->exact_plan);
+  ctx->mode = mode;
+  ctx->flags = flags;
+
+  if (!ensure_forward_buffers (ctx, n))
+    {
+      g_warning ("Not enough memory to run %s on a batch of %d", ctx->arch->name, n);
+      return FALSE;
+    }
+
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    if (ctx->plan->steps[i].alias == i)
+      forward_node (ctx, i, n, x);
+
+  if (mode == HG_MODE_TRAINING)
+    hg_model_params_changed (ctx->model); /* running statistics moved */
+
+  last = ctx->plan->steps[ctx->arch->n_nodes - 1].alias;
+  if (logits != NULL)
+    memcpy (logits, ctx->y[last], (gsize) n * ctx->arch->n_classes * sizeof (float));
+  ctx->n = n;
+  return TRUE;
+}
+
+static float *
+grad_buffer (HgContext *ctx,
+             int        node,
+             gboolean  *add)
+{
+  int   a = ctx->plan->steps[node].alias;
+  gsize count = (gsize) ctx->n * shape_size (ctx->arch->nodes[a].shape);
+
+  if (!ensure (&ctx->dy[a], &ctx->dy_cap[a], count))
+    return NULL;
+  *add = ctx->dy_set[a];
+  ctx->dy_set[a] = TRUE;
+  return ctx->dy[a];
+}
+
+static gboolean
+backward_node (HgContext *ctx,
+               int        i,
+               gboolean   need_input_grad,
+               gboolean   need_dw)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  int           n = ctx->n;
+  gboolean      add = FALSE;
+  float        *dx = NULL;
+
+  /* Ops with one input: where their input gradient goes. */
+  if (node->n_inputs == 1 && (node->inputs[0] != 0 || need_input_grad))
+    {
+      dx = grad_buffer (ctx, node->inputs[0], &add);
+      if (dx == NULL)
+        return FALSE;
+    }
+
+  switch (node->op)
+    {
+    case HG_OP_CONV2D:
+      conv_backward (ctx, i, n, dx, add, need_dw);
+      break;
+    case HG_OP_BATCHNORM:
+      bn_backward (ctx, i, n, dx, add, need_dw);
+      break;
+    case HG_OP_RELU:
+      if (dx != NULL)
+        {
+          EwJob j = { .a = ctx->dy[i], .mask = ctx->y[i], .out = dx, .add = add };
+
+          ew_run (&j, (gsize) n * shape_size (node->shape), relu_backward_task);
+        }
+      break;
+    case HG_OP_MAXPOOL:
+      if (dx != NULL)
+        {
+          if (!add)
+            memset (dx, 0,
+                    (gsize) n * shape_size (ctx->arch->nodes[node->inputs[0]].shape) *
+                        sizeof (float));
+          run_pool (ctx, i, n, maxpool_backward_task, ctx->dy[i], dx);
+        }
+      break;
+    case HG_OP_AVGPOOL:
+      if (dx != NULL)
+        {
+          if (!add)
+            memset (dx, 0,
+                    (gsize) n * shape_size (ctx->arch->nodes[node->inputs[0]].shape) *
+                        sizeof (float));
+          run_pool (ctx, i, n, avgpool_task, ctx->dy[i], dx);
+        }
+      break;
+    case HG_OP_GLOBAL_AVGPOOL:
+      if (dx != NULL)
+        gap_backward (ctx, i, n, dx, add);
+      break;
+    case HG_OP_DENSE:
+      dense_backward (ctx, i, n, dx, add, need_dw);
+      break;
+    case HG_OP_DROPOUT:
+      if (dx != NULL)
+        {
+          EwJob j = { .a = ctx->dy[i], .out = dx, .add = add, .mask = ctx->mode == HG_MODE_INFERENCE ? NULL : ctx->node_state[i].mask };
+
+          ew_run (&j, (gsize) n * shape_size (node->shape), copy_task);
+        }
+      break;
+    case HG_OP_CONCAT:
+      {
+        int offset = 0;
+
+        for (int k = 0; k < node->n_inputs; k++)
+          {
+            int c_in = ctx->arch->nodes[node->inputs[k]].shape.c;
+
+            if (node->inputs[k] != 0 || need_input_grad)
+              {
+                EwJob j = { .a = ctx->dy[i], .mask = ctx->dy[i] /* marks backward */, .c_in = c_in, .c_out = node->shape.c, .offset = offset, .rows = (gsize) n * node->shape.h * node->shape.w };
+
+                j.out = grad_buffer (ctx, node->inputs[k], &j.add);
+                if (j.out == NULL)
+                  return FALSE;
+                concat_run (&j);
+              }
+            offset += c_in;
+          }
+        break;
+      }
+    case HG_OP_ADD:
+      for (int k = 0; k < node->n_inputs; k++)
+        if (node->inputs[k] != 0 || need_input_grad)
+          {
+            EwJob j = { .a = ctx->dy[i] };
+
+            j.out = grad_buffer (ctx, node->inputs[k], &j.add);
+            if (j.out == NULL)
+              return FALSE;
+            ew_run (&j, (gsize) n * shape_size (node->shape), copy_task);
+          }
+      break;
+    case HG_OP_INPUT:
+    case HG_N_OPS:
+    default:
+      g_assert_not_reached ();
+    }
+
+  return TRUE;
+}
+
+gboolean
+hg_context_backward (HgContext   *ctx,
+                     const float *dlogits,
+                     float       *grad_x)
+{
+  int      n = ctx->n, last;
+  gboolean add, need_dw;
+  float   *dy;
+
+  g_return_val_if_fail (ctx != NULL && dlogits != NULL, FALSE);
+  g_return_val_if_fail (n > 0, FALSE); /* no forward pass to go back through */
+
+  need_dw = (ctx->flags & HG_PASS_PARAM_GRADS) != 0;
+  if (need_dw)
+    hg_context_get_grads (ctx, NULL);
+
+  memset (ctx->dy_set, 0, ctx->arch->n_nodes * sizeof (gboolean));
+  last = ctx->arch->n_nodes - 1;
+  dy = grad_buffer (ctx, last, &add);
+  if (dy == NULL)
+    return FALSE;
+  memcpy (dy, dlogits, (gsize) n * ctx->arch->n_classes * sizeof (float));
+
+  for (int i = last; i >= 1; i--)
+    if (ctx->plan->steps[i].alias == i && ctx->dy_set[i])
+      if (!backward_node (ctx, i, grad_x != NULL, need_dw))
+        {
+          g_warning ("Not enough memory for the backward pass of %s", ctx->arch->name);
+          return FALSE;
+        }
+
+  if (grad_x != NULL)
+    {
+      InputJob j = { ctx, ctx->arch->nodes[0].shape, ctx->dy[0], grad_x };
+
+      if (ctx->dy_set[0])
+        hg_parallel_for (n, input_backward_task, &j);
+      else
+        memset (grad_x, 0, (gsize) n * shape_size (j.s) * sizeof (float));
+    }
+
+  return TRUE;
+}
+
+/* ---- public entry points ------------------------------------------------------ */
+
+gboolean
+hg_model_forward (HgContext   *ctx,
+                  const float *x,
+                  int          n,
+                  float       *logits)
+{
+  return hg_context_forward (ctx, HG_MODE_INFERENCE, HG_PASS_NONE, x, n, logits);
+}
+
+gboolean
+hg_model_predict (HgContext   *ctx,
+                  const float *x,
+                  int          n,
+                  float       *logits)
+{
+  gsize in = shape_size (ctx->arch->nodes[0].shape);
+  int   k = ctx->arch->n_classes;
+
+  g_return_val_if_fail (n >= 0, FALSE);
+  for (int off = 0; off < n; off += PREDICT_SLICE)
+    {
+      int m = MIN (PREDICT_SLICE, n - off);
+
+      if (!hg_context_forward (ctx, HG_MODE_INFERENCE, HG_PASS_NONE, x + (gsize) off * in, m,
+                               logits + (gsize) off * k))
+        return FALSE;
+    }
+  ctx->n = 0; /* only the last slice is held: no backward after this */
+  return TRUE;
+}
+
+gboolean
+hg_model_backward_input (HgContext   *ctx,
+                         const float *dlogits,
+                         float       *grad_x)
+{
+  g_return_val_if_fail (grad_x != NULL, FALSE);
+  return hg_context_backward (ctx, dlogits, grad_x);
+}
+
+float
+hg_context_loss_backward (HgContext   *ctx,
+                          HgMode       mode,
+                          HgPassFlags  flags,
+                          const float *x,
+                          int          n,
+                          const int   *labels,
+                          float       *logits_out,
+                          float       *grad_x)
+{
+  int               k = ctx->arch->n_classes;
+  g_autofree float *logits = NULL;
+  float             loss;
+
+  g_return_val_if_fail (labels != NULL, NAN);
+  for (int i = 0; i < n; i++)
+    g_return_val_if_fail (labels[i] >= 0 && labels[i] < k, NAN);
+
+  logits = g_new (float, 2 * (gsize) MAX (n, 1) * k);
+  if (!hg_context_forward (ctx, mode, flags, x, n, logits))
+    return NAN;
+  if (logits_out != NULL)
+    memcpy (logits_out, logits, (gsize) n * k * sizeof (float));
+
+  loss = hg_softmax_cross_entropy (logits, n, k, labels, logits + (gsize) n * k);
+  if (!hg_context_backward (ctx, logits + (gsize) n * k, grad_x))
+    return NAN;
+  return loss;
+}
+
+float
+hg_model_loss_input_grad (HgContext   *ctx,
+                          const float *x,
+                          int          n,
+                          const int   *labels,
+                          float       *logits_out,
+                          float       *grad_x)
+{
+  return hg_context_loss_backward (ctx, HG_MODE_INFERENCE, HG_PASS_NONE, x, n, labels, logits_out,
+                                   grad_x);
+}
+
+void
+hg_softmax (const float *logits,
+            int          n,
+            int          k,
+            float       *probs)
+{
+  for (int i = 0; i < n; i++)
+    {
+      const float *z = logits + (gsize) i * k;
+      float       *p = probs + (gsize) i * k;
+      float        max = z[0];
+      double       sum = 0.0;
+
+      for (int c = 1; c < k; c++)
+        max = MAX (max, z[c]);
+      for (int c = 0; c < k; c++)
+        {
+          p[c] = expf (z[c] - max);
+          sum += p[c];
+        }
+      for (int c = 0; c < k; c++)
+        p[c] = (float) (p[c] / sum);
+    }
+}
+
+float
+hg_softmax_cross_entropy (const float *logits,
+                          int          n,
+                          int          k,
+                          const int   *labels,
+                          float       *dlogits)
+{
+  double total = 0.0;
+
+  for (int i = 0; i < n; i++)
+    {
+      const float *z = logits + (gsize) i * k;
+      float        max = z[0];
+      double       sum = 0.0;
+
+      for (int c = 1; c < k; c++)
+        max = MAX (max, z[c]);
+      for (int c = 0; c < k; c++)
+        sum += exp ((double) z[c] - max);
+      total += log (sum) - ((double) z[labels[i]] - max);
+
+      if (dlogits != NULL)
+        for (int c = 0; c < k; c++)
+          dlogits[(gsize) i * k + c] =
+              (float) (exp ((double) z[c] - max) / sum) - (c == labels[i] ? 1.0f : 0.0f);
+    }
+
+  return (float) total;
+}

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Finite-difference gradient checks for every op, with respect to the
+ * input and the parameters, in inference and training mode; the fused
+ * inference plan against the exact one; overfitting a tiny batch; several
+ * threads running one model. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "histoguard/histoguard.h"
+
+#include "../src/core/hg-engine-private.h"
+
+typedef struct
+{
+  const char *name;
+  const char *nodes; /* JSON list body */
+  int         h, w, c;
+} OpCase;
+
+/* Each case ends in a dense layer so that the logits mix every value. */
+static const OpCase op_cases[] = {
+  { "conv3x3", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"padding\":1}", 6, 5, 3 },
+  { "conv3x3-stride2",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"stride\":2,\"padding\":1,\"bias\":false}",
+    7, 7, 3 },
+  { "conv1x1", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":5,\"kernel\":1}", 4, 4, 3 },
+  { "conv1x1-stride2", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":5,\"kernel\":1,\"stride\":2}", 5, 5, 3 },
+  { "conv5x5", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":3,\"kernel\":5,\"padding\":2}", 6, 6, 2 },
+  { "batchnorm", "{\"name\":\"a\",\"op\":\"batchnorm\"}", 4, 4, 3 },
+  { "conv-batchnorm-relu",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"padding\":1,\"bias\":false},"
+    "{\"name\":\"b\",\"op\":\"batchnorm\"},{\"name\":\"c\",\"op\":\"relu\"}",
+    5, 5, 3 },
+  { "relu", "{\"name\":\"a\",\"op\":\"relu\"}", 4, 4, 3 },
+  { "maxpool", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":2}", 6, 6, 3 },
+  { "maxpool-overlap", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":3,\"stride\":2,\"padding\":1}", 7, 7, 2 },
+  { "avgpool", "{\"name\":\"a\",\"op\":\"avgpool\",\"kernel\":2}", 6, 6, 3 },
+  { "avgpool-overlap", "{\"name\":\"a\",\"op\":\"avgpool\",\"kernel\":3,\"stride\":1,\"padding\":1}", 5, 5, 2 },
+  { "global-avgpool", "{\"name\":\"a\",\"op\":\"global_avgpool\"}", 4, 5, 3 },
+  { "dense-relu", "{\"name\":\"a\",\"op\":\"dense\",\"units\":6},{\"name\":\"b\",\"op\":\"relu\"}", 3, 3, 3 },
+  { "dropout", "{\"name\":\"a\",\"op\":\"dropout\",\"rate\":0.4}", 4, 4, 3 },
+  { "concat",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":2,\"kernel\":1},"
+    "{\"name\":\"b\",\"op\":\"concat\",\"inputs\":[\"input\",\"a\",\"input\"]}",
+    4, 4, 3 },
+  { "add",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":3,\"kernel\":3,\"padding\":1},"
+    "{\"name\":\"b\",\"op\":\"add\",\"inputs\":[\"a\",\"input\"]}",
+    4, 4, 3 },
+};
+
+typedef struct
+{
+  HgModel   *model;
+  HgContext *ctx;
+  HgContext *probe; /* evaluates the loss, so ctx keeps its forward state */
+  int        n;
+  float     *x;
+  float     *r; /* loss = Σ logits · r */
+  gsize      in_size;
+  int        k;
+} Fixture;
+
+static guint64 rng_state;
+
+static float
+uniform (void)
+{
+  rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (float) ((rng_state >> 40) * (1.0 / 16777216.0));
+}
+
+/* Random weights and statistics so that batch norm is not the identity
+ * and nothing sits exactly at zero. */
+static void
+randomize (HgModel *model)
+{
+  gsize  n;
+  float *p = hg_model_get_params (model, &n);
+
+  for (gsize i = 0; i < n; i++)
+    p[i] = (uniform () - 0.5f) * 1.2f;
+  for (gsize i = 0; i < model->arch->n_buffers; i++)
+    model->buffers[i] = 0.2f + uniform (); /* running mean and (positive) variance */
+  hg_model_params_changed (model);
+}
+
+static HgModel *
+model_for (const OpCase *oc)
+{
+  g_autofree char *json = g_strdup_printf (
+      "{\"name\":\"t\",\"input\":[%d,%d,%d],\"nodes\":[%s,"
+      "{\"name\":\"out\",\"op\":\"dense\",\"units\":3}]}",
+      oc->h, oc->w, oc->c, oc->nodes);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgArch) arch = hg_arch_new_from_json (json, strlen (json), &error);
+
+  g_assert_no_error (error);
+  return hg_model_new_from_arch_object (arch, 7);
+}
+
+static void
+fixture_init (Fixture *f,
+              HgModel *model,
+              int      n)
+{
+  int h, w, c;
+
+  f->model = model;
+  f->ctx = hg_context_new (model);
+  f->probe = hg_context_new (model);
+  f->n = n;
+  hg_model_get_input_size (model, &h, &w, &c);
+  f->in_size = (gsize) h * w * c;
+  f->k = hg_model_get_n_classes (model);
+  f->x = g_new (float, n * f->in_size);
+  f->r = g_new (float, n * f->k);
+  for (gsize i = 0; i < n * f->in_size; i++)
+    f->x[i] = uniform ();
+  for (int i = 0; i < n * f->k; i++)
+    f->r[i] = uniform () * 2.0f - 1.0f;
+}
+
+static void
+fixture_clear (Fixture *f)
+{
+  hg_context_free (f->ctx);
+  hg_context_free (f->probe);
+  hg_model_unref (f->model);
+  g_free (f->x);
+  g_free (f->r);
+}
+
+/* The loss at the current x and parameters, and a signature of every
+ * ReLU/max-pool decision on the way (the exact plan is used so that every
+ * decision is visible). */
+static double
+probe_loss (Fixture *f,
+            HgMode   mode,
+            GString *signature)
+{
+  HgContext        *ctx = f->probe;
+  g_autofree float *logits = g_new (float, f->n * f->k);
+  double            loss = 0.0;
+
+  hg_context_set_seed (ctx, 99); /* the same dropout mask every time */
+  g_assert_true (hg_context_forward (ctx, mode, HG_PASS_PARAM_GRADS, f->x, f->n, logits));
+  for (int i = 0; i < f->n * f->k; i++)
+    loss += (double) logits[i] * f->r[i];
+
+  g_string_truncate (signature, 0);
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    {
+      const HgNode *node = &ctx->arch->nodes[i];
+      gsize         count = (gsize) f->n * node->shape.h * node->shape.w * node->shape.c;
+
+      if (node->op == HG_OP_RELU)
+        for (gsize e = 0; e < count; e++)
+          g_string_append_c (signature, ctx->y[i][e] > 0.0f ? '+' : '0');
+      else if (node->op == HG_OP_MAXPOOL)
+        g_string_append_len (signature, (const char *) ctx->node_state[i].argmax,
+                             count * sizeof (gint32));
+    }
+  return loss;
+}
+
+typedef struct
+{
+  int    checked, skipped;
+  double max_err; /* largest |fd − analytic| / (|analytic| + scale·atol) */
+} Stats;
+
+/* Central difference of the loss in one float, compared with analytic. */
+static void
+check_one (Fixture    *f,
+           HgMode      fd_mode,
+           float      *value,
+           float       analytic,
+           double      scale,
+           gboolean    is_param,
+           Stats      *st,
+           const char *what,
+           gsize       index)
+{
+  const double eps = 2e-3, rtol = 2e-2, atol = 2e-3;
+  g_autoptr (GString) s0 = g_string_new (NULL);
+  g_autoptr (GString) sp = g_string_new (NULL);
+  g_autoptr (GString) sm = g_string_new (NULL);
+  float  orig = *value;
+  double lp, lm, fd, err;
+
+  probe_loss (f, fd_mode, s0);
+  *value = orig + (float) eps;
+  if (is_param)
+    hg_model_params_changed (f->model);
+  lp = probe_loss (f, fd_mode, sp);
+  *value = orig - (float) eps;
+  if (is_param)
+    hg_model_params_changed (f->model);
+  lm = probe_loss (f, fd_mode, sm);
+  *value = orig;
+  if (is_param)
+    hg_model_params_changed (f->model);
+
+  /* A ReLU or max pool changed its mind between the two points: the
+   * function has a kink there and the difference quotient means nothing. */
+  if (!g_string_equal (s0, sp) || !g_string_equal (s0, sm))
+    {
+      st->skipped++;
+      return;
+    }
+
+  fd = (lp - lm) / (2.0 * eps);
+  err = fabs (fd - analytic) / (rtol * fabs (analytic) + atol * scale);
+  st->checked++;
+  st->max_err = MAX (st->max_err, err);
+  if (err > 1.0)
+    g_error ("%s[%" G_GSIZE_FORMAT "]: finite difference %.6g, analytic %.6g (scale %.3g)", what,
+             index, fd, analytic, scale);
+}
+
+static double
+max_abs (const float *v,
+         gsize        n)
+{
+  double m = 1e-6;
+
+  for (gsize i = 0; i < n; i++)
+    m = MAX (m, fabs (v[i]));
+  return m;
+}
+
+/* Checks d(Σ logits·r)/dx and, if param_grads, d/dθ for up to max_params
+ * parameters, where the analytic gradients come from mode with flags. */
+static void
+check_gradients (Fixture    *f,
+                 HgMode      mode,
+                 HgPassFlags flags,
+                 int         max_inputs,
+                 int         max_params,
+                 const char *label)
+{
+  HgMode            fd_mode = mode == HG_MODE_TRAINING ? HG_MODE_TRAINING_NO_UPDATE : mode;
+  g_autofree float *grad_x = g_new (float, f->n * f->in_size);
+  float            *params, *grads = NULL;
+  gsize             n_params;
+  Stats             st = { 0 };
+  gsize             n_in = f->n * f->in_size;
+  g_autofree float *grads_copy = NULL;
+
+  hg_context_set_seed (f->ctx, 99);
+  if (flags & HG_PASS_PARAM_GRADS)
+    hg_context_zero_grads (f->ctx);
+  g_assert_true (hg_context_forward (f->ctx, mode, flags, f->x, f->n, NULL));
+  g_assert_true (hg_context_backward (f->ctx, f->r, grad_x));
+  params = hg_model_get_params (f->model, &n_params);
+  if (flags & HG_PASS_PARAM_GRADS)
+    grads_copy = g_memdup2 (hg_context_get_grads (f->ctx, NULL), n_params * sizeof (float));
+  grads = grads_copy;
+
+  {
+    double scale = max_abs (grad_x, n_in);
+    gsize  step = MAX (1, n_in / (gsize) max_inputs);
+
+    for (gsize i = 0; i < n_in; i += step)
+      check_one (f, fd_mode, &f->x[i], grad_x[i], scale, FALSE, &st, "input", i);
+  }
+
+  if (grads != NULL)
+    {
+      double scale = max_abs (grads, n_params);
+      gsize  step = MAX (1, n_params / (gsize) max_params);
+
+      for (gsize i = 0; i < n_params; i += step)
+        check_one (f, fd_mode, &params[i], grads[i], scale, TRUE, &st,
+                   hg_model_get_param_tensor (f->model, i, NULL), i);
+    }
+
+  g_test_message ("%s: %d values checked, %d skipped at kinks, worst error %.2f of tolerance",
+                  label, st.checked, st.skipped, st.max_err);
+  /* Kinks are rare enough that most points must have been checked. */
+  g_assert_cmpint (st.checked, >, st.skipped);
+}
+
+static void
+test_op_gradients (gconstpointer data)
+{
+  const OpCase *oc = data;
+  Fixture       f;
+
+  rng_state = 12345;
+  fixture_init (&f, model_for (oc), 3);
+  randomize (f.model);
+
+  check_gradients (&f, HG_MODE_INFERENCE, HG_PASS_NONE, 400, 0, "inference, fused");
+  check_gradients (&f, HG_MODE_INFERENCE, HG_PASS_PARAM_GRADS, 400, 400, "inference, exact");
+  check_gradients (&f, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, 400, 400, "training");
+  check_gradients (&f, HG_MODE_TRAINING_NO_UPDATE, HG_PASS_NONE, 400, 0, "training, no update");
+  fixture_clear (&f);
+}
+
+static const char *const full_archs[] = {
+  "cnn:size=20,width=4",
+  "cnn:size=20,width=4,hidden=8",
+  "densenet:size=20,growth=3,layers=2",
+  "resnet:size=20,width=4,blocks=1",
+};
+
+static void
+test_arch_gradients (gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  HgModel *model = hg_model_new_from_arch (data, 3, &error);
+  Fixture  f;
+
+  g_assert_no_error (error);
+  rng_state = 777;
+  fixture_init (&f, model, 2);
+  /* keep the init weights (ReLU networks with random ±0.6 weights blow
+   * up), but give batch norm non-trivial statistics */
+  for (gsize i = 0; i < model->arch->n_buffers; i++)
+    model->buffers[i] = 0.5f + 0.5f * uniform ();
+  hg_model_params_changed (model);
+
+  check_gradients (&f, HG_MODE_INFERENCE, HG_PASS_NONE, 200, 0, "inference, fused");
+  check_gradients (&f, HG_MODE_INFERENCE, HG_PASS_PARAM_GRADS, 100, 150, "inference, exact");
+  check_gradients (&f, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, 100, 150, "training");
+  fixture_clear (&f);
+}
+
+/* The fused inference plan computes the same function as the exact one. */
+static void
+test_fused_matches_exact (void)
+{
+  for (gsize a = 0; a < G_N_ELEMENTS (full_archs); a++)
+    {
+      g_autoptr (GError) error = NULL;
+      HgModel          *model = hg_model_new_from_arch (full_archs[a], 5, &error);
+      Fixture           f;
+      int               k;
+      g_autofree float *l1 = NULL, *l2 = NULL, *g1 = NULL, *g2 = NULL;
+
+      g_assert_no_error (error);
+      rng_state = 99;
+      fixture_init (&f, model, 4);
+      for (gsize i = 0; i < model->arch->n_buffers; i++)
+        model->buffers[i] = 0.5f + 0.5f * uniform ();
+      hg_model_params_changed (model);
+      k = f.k;
+      l1 = g_new (float, f.n *k);
+      l2 = g_new (float, f.n *k);
+      g1 = g_new (float, f.n *f.in_size);
+      g2 = g_new (float, f.n *f.in_size);
+
+      g_assert_true (hg_context_forward (f.ctx, HG_MODE_INFERENCE, HG_PASS_NONE, f.x, f.n, l1));
+      g_assert_true (hg_context_backward (f.ctx, f.r, g1));
+      g_assert_true (f.ctx->plan->fused);
+      g_assert_true (hg_context_forward (f.ctx, HG_MODE_INFERENCE, HG_PASS_PARAM_GRADS, f.x, f.n, l2));
+      g_assert_true (hg_context_backward (f.ctx, f.r, g2));
+      g_assert_false (f.ctx->plan->fused);
+
+      for (int i = 0; i < f.n * k; i++)
+        g_assert_cmpfloat_with_epsilon (l1[i], l2[i], 1e-4 * max_abs (l2, f.n * k));
+      for (gsize i = 0; i < f.n * f.in_size; i++)
+        g_assert_cmpfloat_with_epsilon (g1[i], g2[i], 1e-4 * max_abs (g2, f.n * f.in_size));
+      fixture_clear (&f);
+    }
+}
+
+/* hg_model_loss_input_grad: Σ CE and its gradient, per sample. */
+static void
+test_loss_input_grad (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = hg_model_new_from_arch ("cnn:size=20,width=4", 11, &error);
+  g_autoptr (HgContext) ctx = hg_context_new (model);
+  float x[2 * 1200], gx[2 * 1200], gx1[1200], logits[4], probs[4], d[4];
+  int   labels[2] = { 0, 1 };
+  float loss, loss1;
+
+  g_assert_no_error (error);
+  rng_state = 5;
+  for (int i = 0; i < 2 * 1200; i++)
+    x[i] = uniform ();
+
+  loss = hg_model_loss_input_grad (ctx, x, 2, labels, logits, gx);
+  hg_softmax (logits, 2, 2, probs);
+  g_assert_cmpfloat_with_epsilon (loss, -logf (probs[0]) - logf (probs[3]), 1e-5);
+  g_assert_cmpfloat_with_epsilon (hg_softmax_cross_entropy (logits, 2, 2, labels, d), loss, 1e-6);
+  g_assert_cmpfloat_with_epsilon (d[0], probs[0] - 1.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (d[1], probs[1], 1e-6);
+
+  /* sample 1's gradient does not depend on sample 0 (inference mode) */
+  loss1 = hg_model_loss_input_grad (ctx, x + 1200, 1, labels + 1, NULL, gx1);
+  g_assert_cmpfloat_with_epsilon (loss1, -logf (probs[3]), 1e-5);
+  for (int i = 0; i < 1200; i++)
+    g_assert_cmpfloat_with_epsilon (gx1[i], gx[1200 + i], 1e-6 + 1e-4 * fabsf (gx1[i]));
+
+  /* backward_input with the CE gradient gives the same */
+  g_assert_true (hg_model_forward (ctx, x, 2, logits));
+  hg_softmax_cross_entropy (logits, 2, 2, labels, d);
+  g_assert_true (hg_model_backward_input (ctx, d, gx));
+  for (int i = 0; i < 1200; i++)
+    g_assert_cmpfloat_with_epsilon (gx1[i], gx[1200 + i], 1e-6 + 1e-4 * fabsf (gx1[i]));
+}
+
+/* The whole training path can drive the loss of a tiny batch to ~0. */
+static void
+test_overfit (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = hg_model_new_from_arch ("cnn:size=16,width=6,dropout=0", 1, &error);
+  g_autoptr (HgContext) ctx = hg_context_new (model);
+  g_autoptr (HgOptimizer) opt = hg_optimizer_new_adam (model, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f);
+  enum
+  {
+    N = 8
+  };
+  float x[N * 768], logits[N * 2];
+  int   labels[N];
+  float first = 0.0f, loss = 0.0f;
+
+  g_assert_no_error (error);
+  rng_state = 42;
+  for (int i = 0; i < N * 768; i++)
+    x[i] = uniform ();
+  for (int i = 0; i < N; i++)
+    labels[i] = i % 2;
+
+  for (int step = 0; step < 150; step++)
+    {
+      loss = hg_model_train_step (ctx, opt, x, N, labels);
+      if (step == 0)
+        first = loss;
+    }
+  g_test_message ("loss %.4f -> %.4f", first, loss);
+  g_assert_cmpfloat (loss, <, 0.05f);
+  g_assert_cmpfloat (loss, <, first / 10.0f);
+
+  /* …and inference (running statistics) agrees on the batch. */
+  g_assert_true (hg_model_forward (ctx, x, N, logits));
+  for (int i = 0; i < N; i++)
+    g_assert_cmpint (logits[2 * i + 1] > logits[2 * i], ==, labels[i]);
+}
+
+/* SGD with momentum and weight decay against a hand computation. */
+static void
+test_optimizer_sgd (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = hg_model_new_from_arch ("cnn:size=8,width=1", 1, &error);
+  g_autoptr (HgOptimizer) opt = hg_optimizer_new_sgd (model, 0.1f, 0.9f, 0.01f, FALSE);
+  gsize             n;
+  float            *p = hg_model_get_params (model, &n);
+  g_autofree float *g = g_new (float, n);
+  g_autofree float *p0 = g_memdup2 (p, n * sizeof (float));
+  gboolean          decay;
+
+  g_assert_no_error (error);
+  for (gsize i = 0; i < n; i++)
+    g[i] = 1.0f;
+  hg_optimizer_step (opt, g, 0.5f);
+  hg_optimizer_step (opt, g, 0.5f);
+  for (gsize i = 0; i < n; i++)
+    {
+      float gi, v, pi;
+
+      hg_model_get_param_tensor (model, i, &decay);
+      gi = 0.5f + (decay ? 0.01f * p0[i] : 0.0f);
+      v = gi;
+      pi = p0[i] - 0.1f * v;
+      gi = 0.5f + (decay ? 0.01f * pi : 0.0f);
+      v = 0.9f * v + gi;
+      pi -= 0.1f * v;
+      g_assert_cmpfloat_with_epsilon (p[i], pi, 1e-6);
+    }
+  g_assert_cmpuint (hg_optimizer_get_n_steps (opt), ==, 2);
+}
+
+static void
+test_lr_schedule (void)
+{
+  HgLrSchedule     s = { HG_LR_COSINE, 0.1f, 0.0f, 0.1f, 100, 0 };
+  HgLrScheduleKind kind;
+
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 0), 0.1f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 50), 0.05f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 100), 0.0f, 1e-6);
+  s.kind = HG_LR_STEP;
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 60), 0.01f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 80), 0.001f, 1e-7);
+  s.kind = HG_LR_ONE_CYCLE;
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 30), 0.1f, 1e-6);
+  g_assert_cmpfloat (hg_lr_schedule_at (&s, 0), <, 0.01f);
+  s.kind = HG_LR_CONSTANT;
+  s.warmup_steps = 10;
+  g_assert_cmpfloat_with_epsilon (hg_lr_schedule_at (&s, 4), 0.05f, 1e-6);
+  g_assert_true (hg_lr_schedule_kind_from_string ("one-cycle", &kind));
+  g_assert_cmpint (kind, ==, HG_LR_ONE_CYCLE);
+  g_assert_false (hg_lr_schedule_kind_from_string ("linear", &kind));
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+#define THREAD_N 5
+#define THREAD_RUNS 6
+
+typedef struct
+{
+  HgModel     *model;
+  const float *x;
+  const int   *labels;
+  gsize        in_size;
+  float       *logits; /* out */
+  float       *grad;   /* out */
+} ThreadWork;
+
+static gpointer
+thread_main (gpointer data)
+{
+  ThreadWork *w = data;
+  HgContext  *ctx = hg_context_new (w->model);
+
+  for (int r = 0; r < THREAD_RUNS; r++)
+    {
+      hg_model_forward (ctx, w->x, THREAD_N, w->logits);
+      hg_model_loss_input_grad (ctx, w->x, THREAD_N, w->labels, NULL, w->grad);
+    }
+  hg_context_free (ctx);
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = hg_model_new_from_arch ("cnn", 9, &error);
+  enum
+  {
+    T = 4
+  };
+  gsize             in_size = 3 * 50 * 50;
+  g_autofree float *x = g_new (float, T *THREAD_N *in_size);
+  int               labels[THREAD_N] = { 0, 1, 1, 0, 1 };
+  ThreadWork        work[T];
+  GThread          *threads[T];
+
+  g_assert_no_error (error);
+  rng_state = 2024;
+  for (gsize i = 0; i < T * THREAD_N * in_size; i++)
+    x[i] = uniform ();
+
+  for (int t = 0; t < T; t++)
+    {
+      work[t] = (ThreadWork){ model, x + t * THREAD_N * in_size, labels, in_size,
+                              g_new (float, THREAD_N * 2), g_new (float, THREAD_N *in_size) };
+      threads[t] = g_thread_new ("test", thread_main, &work[t]);
+    }
+  for (int t = 0; t < T; t++)
+    g_thread_join (threads[t]);
+
+  /* The same, one thread at a time: bit for bit. */
+  for (int t = 0; t < T; t++)
+    {
+      g_autoptr (HgContext) ctx = hg_context_new (model);
+      g_autofree float *logits = g_new (float, THREAD_N * 2);
+      g_autofree float *grad = g_new (float, THREAD_N *in_size);
+
+      hg_model_forward (ctx, work[t].x, THREAD_N, logits);
+      hg_model_loss_input_grad (ctx, work[t].x, THREAD_N, labels, NULL, grad);
+      g_assert_cmpmem (logits, THREAD_N * 2 * sizeof (float), work[t].logits,
+                       THREAD_N * 2 * sizeof (float));
+      g_assert_cmpmem (grad, THREAD_N * in_size * sizeof (float), work[t].grad,
+                       THREAD_N * in_size * sizeof (float));
+      g_free (work[t].logits);
+      g_free (work[t].grad);
+    }
+}
+
+/* hg_model_predict slices big batches and agrees with one forward pass;
+ * a batch of 1 agrees with the same sample inside a batch. */
+static void
+test_predict_slices (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = hg_model_new_from_arch ("cnn:size=12,width=3", 9, &error);
+  g_autoptr (HgContext) ctx = hg_context_new (model);
+  enum
+  {
+    N = 150
+  };
+  gsize             in_size = 3 * 12 * 12;
+  g_autofree float *x = g_new (float, N *in_size);
+  float             a[N * 2], b[N * 2], one[2];
+
+  g_assert_no_error (error);
+  rng_state = 3;
+  for (gsize i = 0; i < N * in_size; i++)
+    x[i] = uniform ();
+  g_assert_true (hg_model_forward (ctx, x, N, a));
+  g_assert_true (hg_model_predict (ctx, x, N, b));
+  for (int i = 0; i < N * 2; i++)
+    g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-5);
+  g_assert_true (hg_model_forward (ctx, x + 77 * in_size, 1, one));
+  g_assert_cmpfloat_with_epsilon (one[0], a[154], 1e-5);
+  g_assert_cmpfloat_with_epsilon (one[1], a[155], 1e-5);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (op_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/hg/engine/gradient/%s", op_cases[i].name);
+
+      g_test_add_data_func (path, &op_cases[i], test_op_gradients);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (full_archs); i++)
+    {
+      g_autofree char *name = g_strdelimit (g_strdup (full_archs[i]), ":,=", '-');
+      g_autofree char *path = g_strdup_printf ("/hg/engine/gradient/arch-%s", name);
+
+      g_test_add_data_func (path, full_archs[i], test_arch_gradients);
+    }
+  g_test_add_func ("/hg/engine/fused-matches-exact", test_fused_matches_exact);
+  g_test_add_func ("/hg/engine/loss-input-grad", test_loss_input_grad);
+  g_test_add_func ("/hg/engine/predict-slices", test_predict_slices);
+  g_test_add_func ("/hg/engine/overfit", test_overfit);
+  g_test_add_func ("/hg/engine/optimizer-sgd", test_optimizer_sgd);
+  g_test_add_func ("/hg/engine/lr-schedule", test_lr_schedule);
+  g_test_add_func ("/hg/engine/threads", test_threads);
+
+  return g_test_run ();
+}
