@@ -575,6 +575,11 @@ hg_dataset_get_n_patients (HgDataset *dataset)
 const char *const *
 hg_dataset_get_problems (HgDataset *dataset)
 {
+  static const char *const none[] = { NULL };
+
+  /* An empty null-terminated GPtrArray may not have allocated its array. */
+  if (dataset->problems->pdata == NULL)
+    return none;
   return (const char *const *) dataset->problems->pdata;
 }
 
