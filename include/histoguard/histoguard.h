@@ -19,3 +19,4 @@
 #include "hg-arch.h"
 #include "hg-model.h"
 #include "hg-optim.h"
+#include "hg-train.h"
