@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -9,8 +9,9 @@ G_BEGIN_DECLS
 enum
 {
   HG_CLI_EXIT_OK = 0,
-  HG_CLI_EXIT_FAILURE = 1, /* the command ran and something went wrong */
-  HG_CLI_EXIT_USAGE = 2,   /* the command line itself is wrong */
+  HG_CLI_EXIT_FAILURE = 1,       /* the command ran and something went wrong */
+  HG_CLI_EXIT_USAGE = 2,         /* the command line itself is wrong */
+  HG_CLI_EXIT_INTERRUPTED = 130, /* Ctrl-C (SIGINT) or SIGTERM, as shells report it */
 };
 
 typedef struct
@@ -30,11 +31,18 @@ gboolean hg_cli_parse (GOptionContext *context,
                        int            *argc,
                        char         ***argv);
 gboolean hg_cli_stderr_is_tty (void);
+/* A cancellable that the first SIGINT or SIGTERM cancels; a second one
+ * exits at once with HG_CLI_EXIT_INTERRUPTED. */
+GCancellable *hg_cli_cancel_on_interrupt (void);
 
 /* Subcommands, one per hg-cli-<name>.c. */
 int hg_cli_slide_info (int    argc,
                        char **argv);
 int hg_cli_info (int    argc,
                  char **argv);
+int hg_cli_predict (int    argc,
+                    char **argv);
+int hg_cli_train (int    argc,
+                  char **argv);
 
 G_END_DECLS

@@ -12,7 +12,9 @@
 
 static const HgCliCommand commands[] = {
   { "info", "Print what a model file holds, as JSON", hg_cli_info },
+  { "predict", "Classify patch images with a model, one JSON line each", hg_cli_predict },
   { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
+  { "train", "Train a classifier on patches, optionally adversarially", hg_cli_train },
   { NULL, NULL, NULL },
 };
 
