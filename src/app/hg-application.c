@@ -13,8 +13,9 @@ struct _HgApplication
 {
   AdwApplication parent_instance;
 
-  GSettings *settings;
-  gboolean   open_demo;
+  GSettings   *settings;
+  HgTileCache *tile_cache;
+  gboolean     open_demo;
 };
 
 G_DEFINE_FINAL_TYPE (HgApplication, hg_application, ADW_TYPE_APPLICATION)
@@ -35,6 +36,27 @@ hg_application_get_settings (HgApplication *self)
   g_return_val_if_fail (HG_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+HgTileCache *
+hg_application_get_tile_cache (HgApplication *self)
+{
+  g_return_val_if_fail (HG_IS_APPLICATION (self), NULL);
+
+  if (self->tile_cache == NULL)
+    self->tile_cache = hg_tile_cache_new (256u << 20);
+
+  return self->tile_cache;
+}
+
+static void
+on_tile_cache_changed (GSettings     *settings,
+                       const char    *key,
+                       HgApplication *self)
+{
+  guint64 mib = (guint64) MAX (g_settings_get_int (settings, "tile-cache-mib"), 1);
+
+  hg_tile_cache_set_budget (hg_application_get_tile_cache (self), mib << 20);
 }
 
 static HgWindow *
@@ -131,6 +153,10 @@ hg_application_startup (GApplication *app)
   g_signal_connect_object (self->settings, "changed::color-scheme",
                            G_CALLBACK (on_color_scheme_changed), self, 0);
   apply_color_scheme (self);
+
+  g_signal_connect_object (self->settings, "changed::tile-cache-mib",
+                           G_CALLBACK (on_tile_cache_changed), self, 0);
+  on_tile_cache_changed (self->settings, "tile-cache-mib", self);
 }
 
 static void
@@ -223,6 +249,7 @@ hg_application_dispose (GObject *object)
   HgApplication *self = HG_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->tile_cache);
 
   G_OBJECT_CLASS (hg_application_parent_class)->dispose (object);
 }

@@ -4,8 +4,19 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
+#include "hg-details-panel.h"
+#include "hg-properties-window.h"
+#include "hg-slide-page.h"
+#include "hg-slide-text.h"
 #include "hg-window.h"
+
+/* Opening that takes longer than this shows a spinner page; quicker ones
+ * go straight to the slide, without a flash in between. */
+#define LOADING_PAGE_DELAY_MS 300
+#define MAX_RECENT 6
+#define RECENT_APP_NAME "histoguard"
 
 struct _HgWindow
 {
@@ -13,11 +24,28 @@ struct _HgWindow
 
   GSettings            *settings;
   GtkFileChooserNative *chooser;
+  HgTileCache          *cache;
+  HgSlide              *slide;
+  GCancellable         *open_cancellable;
+  GFile                *opening;
+  guint                 loading_page_id;
+  char                 *tile_error;
+  GMenu                *recent_menu;
 
   /* Template children */
   AdwToastOverlay *toast_overlay;
   GtkStack        *stack;
   AdwStatusPage   *empty_page;
+  AdwStatusPage   *loading_page;
+  GtkSpinner      *loading_spinner;
+  AdwWindowTitle  *window_title;
+  AdwFlap         *flap;
+  HgSlidePage     *slide_page;
+  HgDetailsPanel  *details_panel;
+  GtkToggleButton *sidebar_button;
+  GtkBox          *recent_box;
+  GtkListBox      *recent_list;
+  GMenu           *open_menu;
 };
 
 G_DEFINE_FINAL_TYPE (HgWindow, hg_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -39,30 +67,388 @@ hg_window_show_toast (HgWindow   *self,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
+HgSlide *
+hg_window_get_slide (HgWindow *self)
+{
+  g_return_val_if_fail (HG_IS_WINDOW (self), NULL);
+
+  return self->slide;
+}
+
+HgSlidePage *
+hg_window_get_slide_page (HgWindow *self)
+{
+  g_return_val_if_fail (HG_IS_WINDOW (self), NULL);
+
+  return self->slide_page;
+}
+
+gboolean
+hg_window_get_busy (HgWindow *self)
+{
+  g_return_val_if_fail (HG_IS_WINDOW (self), FALSE);
+
+  return self->opening != NULL;
+}
+
+/* One cache for the whole application, so that its budget is the budget;
+ * a window without one (in tests) makes its own. */
+static HgTileCache *
+get_cache (HgWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (self->cache == NULL)
+    {
+      if (HG_IS_APPLICATION (app))
+        self->cache = g_object_ref (hg_application_get_tile_cache (HG_APPLICATION (app)));
+      else
+        self->cache = hg_tile_cache_new ((guint64) g_settings_get_int (self->settings, "tile-cache-mib") << 20);
+    }
+
+  return self->cache;
+}
+
+static void
+actions_update (HgWindow *self)
+{
+  gboolean has_slide = self->slide != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.properties", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-sidebar", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-fit", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-original", has_slide);
+  gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), has_slide);
+}
+
+static void
+show_error (HgWindow   *self,
+            const char *heading,
+            const char *body)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
+
+  /* No mnemonic: GTK 4.8 would put it in the button's accessible name. */
+  adw_message_dialog_add_response (dialog, "close", _ ("Close"));
+  adw_message_dialog_set_default_response (dialog, "close");
+  adw_message_dialog_set_close_response (dialog, "close");
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Recent slides. */
+
+static gboolean
+is_ours (GtkRecentInfo *info)
+{
+  return gtk_recent_info_has_application (info, RECENT_APP_NAME) && gtk_recent_info_exists (info);
+}
+
+static int
+compare_recent (gconstpointer a,
+                gconstpointer b)
+{
+  GtkRecentInfo *ia = *(GtkRecentInfo *const *) a;
+  GtkRecentInfo *ib = *(GtkRecentInfo *const *) b;
+
+  return g_date_time_compare (gtk_recent_info_get_modified (ib), gtk_recent_info_get_modified (ia));
+}
+
+static GPtrArray *
+list_recent (void)
+{
+  GList     *items = gtk_recent_manager_get_items (gtk_recent_manager_get_default ());
+  GPtrArray *ours = g_ptr_array_new_with_free_func ((GDestroyNotify) gtk_recent_info_unref);
+
+  for (GList *l = items; l != NULL; l = l->next)
+    if (is_ours (l->data))
+      g_ptr_array_add (ours, gtk_recent_info_ref (l->data));
+  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
+
+  g_ptr_array_sort (ours, compare_recent);
+  if (ours->len > MAX_RECENT)
+    g_ptr_array_set_size (ours, MAX_RECENT);
+
+  return ours;
+}
+
+static GtkWidget *
+recent_row (GtkRecentInfo *info)
+{
+  g_autoptr (GFile) file = g_file_new_for_uri (gtk_recent_info_get_uri (info));
+  g_autoptr (GFile) parent = g_file_get_parent (file);
+  g_autofree char *where = parent != NULL ? g_file_get_path (parent) : NULL;
+  g_autofree char *pretty = NULL;
+  const char      *home = g_get_home_dir ();
+  GtkWidget       *row = adw_action_row_new ();
+  gboolean         folder = g_strcmp0 (gtk_recent_info_get_mime_type (info), "inode/directory") == 0;
+
+  if (where != NULL && home != NULL && g_str_has_prefix (where, home) && where[strlen (home)] == '/')
+    pretty = g_strconcat ("~", where + strlen (home), NULL);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), gtk_recent_info_get_display_name (info));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), pretty != NULL ? pretty : where);
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), folder ? "folder-symbolic" : "image-x-generic-symbolic");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.open-recent");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", gtk_recent_info_get_uri (info));
+
+  return row;
+}
+
+static void
+update_recent (HgWindow *self)
+{
+  g_autoptr (GPtrArray) recent = list_recent ();
+  GtkWidget *child;
+
+  g_menu_remove_all (self->recent_menu);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list))) != NULL)
+    gtk_list_box_remove (self->recent_list, child);
+
+  for (guint i = 0; i < recent->len; i++)
+    {
+      GtkRecentInfo *info = g_ptr_array_index (recent, i);
+      g_autoptr (GMenuItem) item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+
+      g_menu_item_set_action_and_target (item, "win.open-recent", "s", gtk_recent_info_get_uri (info));
+      g_menu_append_item (self->recent_menu, item);
+      gtk_list_box_append (self->recent_list, recent_row (info));
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->recent_box), recent->len > 0);
+}
+
+static void
+add_recent (GFile   *file,
+            HgSlide *slide)
+{
+  g_autofree char *uri = g_file_get_uri (file);
+  g_autofree char *content_type = NULL;
+  g_autofree char *mime = NULL;
+  GtkRecentData    data = {
+       .display_name = (char *) hg_slide_get_name (slide),
+       .app_name = (char *) RECENT_APP_NAME,
+       .app_exec = (char *) "histoguard %u",
+  };
+
+  if (hg_slide_get_source (slide) == HG_SLIDE_SOURCE_PATCHES)
+    mime = g_strdup ("inode/directory");
+  else
+    {
+      content_type = g_content_type_guess (hg_slide_get_path (slide), NULL, 0, NULL);
+      mime = g_content_type_get_mime_type (content_type);
+    }
+  data.mime_type = mime != NULL ? mime : (char *) "application/octet-stream";
+
+  gtk_recent_manager_add_full (gtk_recent_manager_get_default (), uri, &data);
+}
+
+/* Opening. */
+
+static void
+set_slide (HgWindow *self,
+           HgSlide  *slide)
+{
+  g_autofree char *title = NULL;
+  g_autofree char *summary = NULL;
+
+  if (self->slide != NULL && self->cache != NULL && self->slide != slide)
+    hg_tile_cache_remove_slide (self->cache, self->slide);
+
+  g_set_object (&self->slide, slide);
+  g_clear_pointer (&self->tile_error, g_free);
+
+  hg_slide_page_set_cache (self->slide_page, get_cache (self));
+  hg_slide_page_set_slide (self->slide_page, slide);
+  hg_details_panel_set_slide (self->details_panel, slide);
+
+  if (slide != NULL)
+    {
+      title = g_strdup_printf ("%s — %s", hg_slide_get_name (slide), _ ("Histoguard"));
+      summary = hg_slide_text_summary (slide);
+      adw_window_title_set_title (self->window_title, hg_slide_get_name (slide));
+      adw_window_title_set_subtitle (self->window_title, summary);
+      gtk_window_set_title (GTK_WINDOW (self), title);
+      gtk_stack_set_visible_child_name (self->stack, "slide");
+      gtk_widget_grab_focus (GTK_WIDGET (hg_slide_page_get_view (self->slide_page)));
+    }
+  else
+    {
+      adw_window_title_set_title (self->window_title, _ ("Histoguard"));
+      adw_window_title_set_subtitle (self->window_title, NULL);
+      gtk_window_set_title (GTK_WINDOW (self), _ ("Histoguard"));
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+    }
+
+  actions_update (self);
+}
+
+static void
+stop_loading_page (HgWindow *self)
+{
+  g_clear_handle_id (&self->loading_page_id, g_source_remove);
+  gtk_spinner_set_spinning (self->loading_spinner, FALSE);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "loading") == 0)
+    gtk_stack_set_visible_child_name (self->stack, self->slide != NULL ? "slide" : "empty");
+}
+
+static gboolean
+show_loading_page (gpointer data)
+{
+  HgWindow *self = data;
+
+  self->loading_page_id = 0;
+  gtk_spinner_set_spinning (self->loading_spinner, TRUE);
+  gtk_stack_set_visible_child_name (self->stack, "loading");
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_slide_opened (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (HgWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgSlide) slide = hg_slide_open_finish (result, &error);
+  g_autoptr (GFile) file = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, HG_ERROR, HG_ERROR_CANCELLED))
+    return;
+
+  file = g_steal_pointer (&self->opening);
+  g_clear_object (&self->open_cancellable);
+  stop_loading_page (self);
+
+  if (slide == NULL)
+    {
+      g_autofree char *name = g_file_get_basename (file);
+      /* Translators: %s is a file or folder name */
+      g_autofree char *heading = g_strdup_printf (_ ("Could Not Open “%s”"), name);
+
+      show_error (self, heading, error->message);
+      return;
+    }
+
+  add_recent (file, slide);
+  set_slide (self, slide);
+}
+
 void
 hg_window_open (HgWindow *self,
                 GFile    *file)
 {
+  g_autofree char *path = NULL;
   g_autofree char *name = NULL;
-  g_autofree char *message = NULL;
+  g_autofree char *title = NULL;
 
   g_return_if_fail (HG_IS_WINDOW (self));
   g_return_if_fail (G_IS_FILE (file));
 
   name = g_file_get_basename (file);
-  /* Translators: %s is a file name */
-  message = g_strdup_printf (_ ("“%s” could not be opened: this build cannot read slides yet"),
-                             name);
-  hg_window_show_toast (self, message);
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_autofree char *heading = g_strdup_printf (_ ("Could Not Open “%s”"), name);
+
+      show_error (self, heading, _ ("Only slides on this computer can be opened, not remote files."));
+      return;
+    }
+
+  /* A newer request wins over one still in flight. */
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  g_set_object (&self->opening, file);
+  self->open_cancellable = g_cancellable_new ();
+
+  /* Translators: %s is a file or folder name */
+  title = g_strdup_printf (_ ("Opening “%s”…"), name);
+  adw_status_page_set_title (self->loading_page, title);
+  g_clear_handle_id (&self->loading_page_id, g_source_remove);
+  self->loading_page_id = g_timeout_add (LOADING_PAGE_DELAY_MS, show_loading_page, self);
+
+  hg_slide_open_async (path, self->open_cancellable, on_slide_opened, g_object_ref (self));
 }
 
 void
 hg_window_open_demo (HgWindow *self)
 {
+  g_autofree char *path = NULL;
+  g_autoptr (GFile) file = NULL;
+
   g_return_if_fail (HG_IS_WINDOW (self));
 
-  hg_window_show_toast (self, _ ("The demo slide is not part of this build yet"));
+  path = hg_data_find (HG_DATA_DEMO_SLIDE);
+  if (path == NULL)
+    {
+      show_error (self, _ ("The Demo Slide Is Missing"),
+                  _ ("Histoguard looks for it in its data folder (" PKGDATADIR "/" HG_DATA_DEMO_SLIDE
+                     "). Reinstalling Histoguard puts it back."));
+      return;
+    }
+
+  file = g_file_new_for_path (path);
+  hg_window_open (self, file);
 }
+
+static void
+on_tile_error_response (AdwMessageDialog *dialog,
+                        const char       *response,
+                        HgWindow         *self)
+{
+  if (g_strcmp0 (response, "retry") == 0)
+    hg_slide_view_retry (hg_slide_page_get_view (self->slide_page));
+}
+
+static void
+show_tile_error_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  HgWindow         *self = HG_WINDOW (widget);
+  AdwMessageDialog *dialog;
+
+  if (self->tile_error == NULL)
+    return;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _ ("Part of the Slide Could Not Be Read"),
+                                                       self->tile_error));
+  adw_message_dialog_add_responses (dialog, "close", _ ("Close"), "retry", _ ("Try Again"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "retry", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "retry");
+  adw_message_dialog_set_close_response (dialog, "close");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_tile_error_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_tile_error (HgSlideView  *view,
+               const GError *error,
+               HgWindow     *self)
+{
+  AdwToast        *toast;
+  g_autofree char *title = NULL;
+
+  g_free (self->tile_error);
+  self->tile_error = g_strdup (error->message);
+
+  /* Translators: %s is the slide's name */
+  title = g_strdup_printf (_ ("Parts of “%s” could not be read"),
+                           self->slide != NULL ? hg_slide_get_name (self->slide) : "");
+  toast = adw_toast_new (title);
+  adw_toast_set_button_label (toast, _ ("Details"));
+  adw_toast_set_action_name (toast, "win.show-tile-error");
+  adw_toast_set_timeout (toast, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* Actions. */
 
 static void
 on_chooser_response (GtkNativeDialog *dialog,
@@ -81,49 +467,152 @@ on_chooser_response (GtkNativeDialog *dialog,
 }
 
 static void
-hg_window_open_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *parameter)
+open_chooser (HgWindow            *self,
+              GtkFileChooserAction action)
 {
-  HgWindow *self = HG_WINDOW (widget);
-  g_autoptr (GtkFileFilter) slides = gtk_file_filter_new ();
-  g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
-
   if (self->chooser != NULL)
     {
-      gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-      return;
+      gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+      g_clear_object (&self->chooser);
     }
 
-  self->chooser = gtk_file_chooser_native_new (_ ("Open Slide"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN,
-                                               _ ("_Open"), _ ("_Cancel"));
+  if (action == GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER)
+    self->chooser = gtk_file_chooser_native_new (_ ("Open Patch Folder"), GTK_WINDOW (self), action,
+                                                 _ ("_Open"), _ ("_Cancel"));
+  else
+    {
+      g_autoptr (GtkFileFilter) slides = gtk_file_filter_new ();
+      g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
+
+      self->chooser = gtk_file_chooser_native_new (_ ("Open Slide"), GTK_WINDOW (self), action,
+                                                   _ ("_Open"), _ ("_Cancel"));
+
+      gtk_file_filter_set_name (slides, _ ("Slides and Images"));
+      for (const char *const *p = (const char *const[]){ "svs", "tif", "tiff", "ndpi", "mrxs", "scn",
+                                                         "vms", "vmu", "bif", "svslide", "png",
+                                                         "jpg", "jpeg", NULL };
+           *p != NULL; p++)
+        gtk_file_filter_add_suffix (slides, *p);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), slides);
+
+      gtk_file_filter_set_name (all, _ ("All Files"));
+      gtk_file_filter_add_pattern (all, "*");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
+    }
+
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-
-  gtk_file_filter_set_name (slides, _ ("Slides and Images"));
-  for (const char *const *p = (const char *const[]){ "*.svs", "*.tif", "*.tiff", "*.ndpi",
-                                                     "*.mrxs", "*.scn", "*.vms", "*.vmu",
-                                                     "*.bif", "*.png", "*.jpg", "*.jpeg",
-                                                     NULL };
-       *p != NULL; p++)
-    gtk_file_filter_add_suffix (slides, *p + 2);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), slides);
-
-  gtk_file_filter_set_name (all, _ ("All Files"));
-  gtk_file_filter_add_pattern (all, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
-
   g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
 static void
-hg_window_open_demo_action (GtkWidget  *widget,
-                            const char *action_name,
-                            GVariant   *parameter)
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  open_chooser (HG_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_OPEN);
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  open_chooser (HG_WINDOW (widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+}
+
+static void
+open_demo_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
 {
   hg_window_open_demo (HG_WINDOW (widget));
 }
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
+
+  hg_window_open (HG_WINDOW (widget), file);
+}
+
+static void
+properties_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  HgWindow           *self = HG_WINDOW (widget);
+  HgPropertiesWindow *properties;
+
+  if (self->slide == NULL)
+    return;
+
+  properties = hg_properties_window_new (self->slide);
+  gtk_window_set_transient_for (GTK_WINDOW (properties), GTK_WINDOW (self));
+  gtk_window_present (GTK_WINDOW (properties));
+}
+
+static void
+toggle_sidebar_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  HgWindow *self = HG_WINDOW (widget);
+
+  gtk_toggle_button_set_active (self->sidebar_button,
+                                !gtk_toggle_button_get_active (self->sidebar_button));
+}
+
+/* Ctrl+plus and friends work wherever the focus is. */
+static void
+zoom_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  HgWindow        *self = HG_WINDOW (widget);
+  g_autofree char *name = g_strconcat ("slide.", action_name + strlen ("win."), NULL);
+
+  if (self->slide != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self->slide_page), name, NULL);
+}
+
+/* Drag and drop. */
+
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         HgWindow      *self)
+{
+  GSList         *files;
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
+  if (files == NULL)
+    return FALSE;
+
+  hg_window_open (self, files->data);
+  /* One slide per window: the others get their own. */
+  for (GSList *l = files->next; l != NULL && HG_IS_APPLICATION (app); l = l->next)
+    {
+      HgWindow *window = hg_window_new (HG_APPLICATION (app));
+
+      gtk_window_present (GTK_WINDOW (window));
+      hg_window_open (window, l->data);
+    }
+  g_slist_free (files);
+
+  return TRUE;
+}
+
+/* GObject. */
 
 static void
 hg_window_dispose (GObject *object)
@@ -133,7 +622,18 @@ hg_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  g_clear_object (&self->opening);
+  g_clear_handle_id (&self->loading_page_id, g_source_remove);
+
+  if (self->slide != NULL && self->cache != NULL)
+    hg_tile_cache_remove_slide (self->cache, self->slide);
+  g_clear_object (&self->slide);
+  g_clear_object (&self->cache);
   g_clear_object (&self->settings);
+  g_clear_object (&self->recent_menu);
+  g_clear_pointer (&self->tile_error, g_free);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), HG_TYPE_WINDOW);
 
@@ -148,24 +648,59 @@ hg_window_class_init (HgWindowClass *klass)
 
   object_class->dispose = hg_window_dispose;
 
+  g_type_ensure (HG_TYPE_SLIDE_PAGE);
+  g_type_ensure (HG_TYPE_DETAILS_PANEL);
+
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE "/ui/hg-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HgWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, loading_page);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, slide_page);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, details_panel);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, open_menu);
 
-  gtk_widget_class_install_action (widget_class, "win.open", NULL, hg_window_open_action);
-  gtk_widget_class_install_action (widget_class, "win.open-demo", NULL,
-                                   hg_window_open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, open_folder_action);
+  gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.properties", NULL, properties_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.show-tile-error", NULL, show_tile_error_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-original", NULL, zoom_action);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open",
-                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.open-folder", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.open-demo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_ALT_MASK, "win.properties",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK, "win.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, GDK_CONTROL_MASK, "win.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-fit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-original", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
 }
 
 static void
 hg_window_init (HgWindow *self)
 {
+  GtkDropTarget *drop;
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->settings = g_settings_new (APP_ID);
@@ -173,4 +708,19 @@ hg_window_init (HgWindow *self)
   g_settings_bind (self->settings, "window-height", self, "default-height",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), GTK_EVENT_CONTROLLER (drop));
+
+  g_signal_connect_object (hg_slide_page_get_view (self->slide_page), "tile-error",
+                           G_CALLBACK (on_tile_error), self, 0);
+
+  self->recent_menu = g_menu_new ();
+  g_menu_append_section (self->open_menu, _ ("Recent Slides"), G_MENU_MODEL (self->recent_menu));
+  g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
+                           G_CALLBACK (update_recent), self, G_CONNECT_SWAPPED);
+  update_recent (self);
+
+  actions_update (self);
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "hg-application.h"
+#include "hg-slide-page.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +18,10 @@ void      hg_window_open (HgWindow *self,
 void      hg_window_open_demo (HgWindow *self);
 void      hg_window_show_toast (HgWindow   *self,
                                 const char *message);
+/* The slide shown, NULL on the empty page. */
+HgSlide     *hg_window_get_slide (HgWindow *self);
+HgSlidePage *hg_window_get_slide_page (HgWindow *self);
+/* Whether a slide is being opened. */
+gboolean hg_window_get_busy (HgWindow *self);
 
 G_END_DECLS
