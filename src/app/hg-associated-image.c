@@ -77,7 +77,12 @@ hg_associated_image_set_error (HgAssociatedImage *self,
 static void
 hg_associated_image_dispose (GObject *object)
 {
+  GtkWidget *child;
+
   gtk_widget_dispose_template (GTK_WIDGET (object), HG_TYPE_ASSOCIATED_IMAGE);
+  /* Children without a template binding (separators, frames) too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (hg_associated_image_parent_class)->dispose (object);
 }

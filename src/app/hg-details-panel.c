@@ -168,12 +168,16 @@ static void
 hg_details_panel_dispose (GObject *object)
 {
   HgDetailsPanel *self = HG_DETAILS_PANEL (object);
+  GtkWidget      *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->slide);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), HG_TYPE_DETAILS_PANEL);
+  /* Children without a template binding (separators, frames) too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (hg_details_panel_parent_class)->dispose (object);
 }

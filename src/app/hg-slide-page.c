@@ -233,7 +233,12 @@ zoom_action (GtkWidget  *widget,
 static void
 hg_slide_page_dispose (GObject *object)
 {
+  GtkWidget *child;
+
   gtk_widget_dispose_template (GTK_WIDGET (object), HG_TYPE_SLIDE_PAGE);
+  /* Children without a template binding (separators, frames) too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (hg_slide_page_parent_class)->dispose (object);
 }

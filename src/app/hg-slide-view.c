@@ -384,12 +384,17 @@ get_texture (HgSlideView   *self,
 }
 
 static void
-append_tile (GtkSnapshot           *snapshot,
+append_tile (HgSlideView           *self,
+             GtkSnapshot           *snapshot,
              GdkTexture            *texture,
              const graphene_rect_t *rect)
 {
-  /* Transparent areas of a slide are empty glass: white. */
-  gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 1, 1, 1, 1 }, rect);
+  /* Transparent areas of a slide are empty glass: white. The thumbnail
+   * underneath already is; without it, each tile brings its own white
+   * (Cairo blends a scaled texture's edges with what lies below, so a
+   * white underlay shows faint seams that the thumbnail does not). */
+  if (self->thumbnail == NULL)
+    gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 1, 1, 1, 1 }, rect);
   gtk_snapshot_append_texture (snapshot, texture, rect);
 }
 
@@ -417,7 +422,7 @@ append_fallback (HgSlideView           *self,
           graphene_rect_t coarse_rect = tile_rect (self, &coarse);
 
           gtk_snapshot_push_clip (snapshot, rect);
-          append_tile (snapshot, texture, &coarse_rect);
+          append_tile (self, snapshot, texture, &coarse_rect);
           gtk_snapshot_pop (snapshot);
           return;
         }
@@ -443,7 +448,7 @@ append_fallback (HgSlideView           *self,
               {
                 graphene_rect_t fine_rect = tile_rect (self, &fine);
 
-                append_tile (snapshot, texture, &fine_rect);
+                append_tile (self, snapshot, texture, &fine_rect);
               }
           }
       gtk_snapshot_pop (snapshot);
@@ -497,7 +502,7 @@ build_tiles_node (HgSlideView *self)
         GdkTexture     *texture = get_texture (self, &tile);
 
         if (texture != NULL)
-          append_tile (snapshot, texture, &rect);
+          append_tile (self, snapshot, texture, &rect);
         else
           append_fallback (self, snapshot, &tile, &rect);
       }
@@ -571,13 +576,15 @@ on_tile_loaded (GObject      *source,
   if (tile == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_hash_table_add (self->failed, tile_key_dup (&load->key));
-      g_message ("%s", error->message);
-      /* Once per slide: the toast says it; the log keeps every tile. */
+      /* Once per slide: the window tells the user; debug logs keep the rest. */
       if (!self->error_reported)
         {
           self->error_reported = TRUE;
+          g_message ("%s", error->message);
           g_signal_emit (self, signals[TILE_ERROR], 0, error);
         }
+      else
+        g_debug ("%s", error->message);
     }
 
   if (tile != NULL)
@@ -1278,6 +1285,14 @@ hg_slide_view_set_viewport (HgSlideView *self,
   g_signal_connect_object (viewport, "changed", G_CALLBACK (on_viewport_changed), self,
                            G_CONNECT_SWAPPED);
   self->fit_on_resize = FALSE;
+  if (self->slide != NULL)
+    {
+      double width, height;
+
+      slide_size (self, &width, &height);
+      hg_viewport_set_bounds (viewport, width, height);
+      update_zoom_range (self);
+    }
   on_viewport_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEWPORT]);
 }
@@ -1295,7 +1310,8 @@ hg_slide_view_get_level (HgSlideView *self)
 {
   g_return_val_if_fail (HG_IS_SLIDE_VIEW (self), 0);
 
-  return MAX (self->level, 0);
+  /* From the zoom itself: ::notify::level may still be on its way. */
+  return self->slide != NULL ? choose_level (self) : 0;
 }
 
 gboolean
