@@ -693,6 +693,23 @@ update_tiles (HgSlideView *self)
   set_loading (self, loading);
 }
 
+/* Where the view is, in words, for screen readers. */
+static void
+update_description (HgSlideView *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->slide != NULL)
+    /* Translators: the slide point at the centre of the view, and the zoom */
+    text = g_strdup_printf (_ ("Centred on x %'.0f, y %'.0f at %.0f %% zoom"),
+                            hg_viewport_get_center_x (self->viewport),
+                            hg_viewport_get_center_y (self->viewport),
+                            hg_viewport_get_zoom (self->viewport) * 100);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  text != NULL ? text : "", -1);
+}
+
 static gboolean
 update_idle (gpointer data)
 {
@@ -700,6 +717,7 @@ update_idle (gpointer data)
 
   self->update_id = 0;
   update_tiles (self);
+  update_description (self);
   g_signal_emit (self, signals[VIEW_CHANGED], 0);
 
   return G_SOURCE_REMOVE;

@@ -33,6 +33,7 @@ struct _HgWindow
   GMenu                *recent_menu;
 
   /* Template children */
+  AdwSplitButton  *open_button;
   AdwToastOverlay *toast_overlay;
   GtkStack        *stack;
   AdwStatusPage   *empty_page;
@@ -652,6 +653,7 @@ hg_window_class_init (HgWindowClass *klass)
   g_type_ensure (HG_TYPE_DETAILS_PANEL);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE "/ui/hg-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, open_button);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, empty_page);
@@ -708,6 +710,13 @@ hg_window_init (HgWindow *self)
   g_settings_bind (self->settings, "window-height", self, "default-height",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+
+  /* The split button's arrow has only a tooltip; screen readers need a name. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->open_button)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_MENU_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _ ("More Ways to Open"), -1);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);

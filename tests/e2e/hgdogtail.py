@@ -5,6 +5,7 @@ Run under dbus-run-session and xvfb-run (tests/meson.build does it); the
 app is the built binary in $HG_APP."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +24,21 @@ config.logDebugToFile = False
 
 from dogtail import rawinput, tree  # noqa: E402
 from dogtail.predicate import GenericPredicate  # noqa: E402
+
+
+def xdotool(*args):
+    subprocess.run(['xdotool'] + list(args), check=True)
+
+
+def xdotool_combo(combo):
+    """'<Control><Shift>d' -> 'ctrl+shift+d'."""
+    names = {'control': 'ctrl', 'ctrl': 'ctrl', 'shift': 'shift', 'alt': 'alt', 'super': 'super'}
+    parts = []
+    while combo.startswith('<'):
+        end = combo.index('>')
+        parts.append(names.get(combo[1:end].lower(), combo[1:end].lower()))
+        combo = combo[end + 1:]
+    return '+'.join(parts + [combo])
 
 
 def fail(message):
@@ -151,12 +167,29 @@ class App:
             self.wait_gone(title)
 
     def keys(self, combo, at=(600, 600)):
-        """Types a key combination into the window under (x, y): Xvfb runs no
-        window manager, so X keyboard focus follows the pointer. Windows open
-        at the top-left corner; dialogs cover the main window there."""
-        rawinput.absoluteMotion(*at)
-        time.sleep(0.2)
-        rawinput.keyCombo(combo)
+        """Types a key combination ('<Control>o', 'Right') into the window
+        under (x, y): Xvfb runs no window manager, so X keyboard focus
+        follows the pointer. Windows open at the top-left corner; dialogs
+        cover the main window there. AT-SPI's synthesized key events do not
+        reach GTK 4 under Xvfb, so xdotool's XTest events are used when
+        xdotool is installed."""
+        if shutil.which('xdotool'):
+            xdotool('mousemove', str(at[0]), str(at[1]))
+            time.sleep(0.2)
+            xdotool('key', '--clearmodifiers', xdotool_combo(combo))
+        else:
+            rawinput.absoluteMotion(*at)
+            time.sleep(0.2)
+            rawinput.keyCombo(combo)
+        time.sleep(0.3)
+
+    def click(self, x, y, button=1):
+        """Clicks at screen point (x, y): a real pointer event, for widgets
+        that need one (giving a canvas the keyboard focus)."""
+        if shutil.which('xdotool'):
+            xdotool('mousemove', str(x), str(y), 'click', str(button))
+        else:
+            rawinput.click(x, y, button)
         time.sleep(0.3)
 
     def wait_exit(self, timeout=20):
