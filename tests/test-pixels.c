@@ -111,6 +111,23 @@ test_pixels_rgb8_to_argb32 (void)
 }
 
 static void
+test_pixels_argb32_to_rgb8 (void)
+{
+  /* Opaque passes through; transparent is white; half-covered black is grey. */
+  guint32 in[4] = { 0xff102030, 0x00000000, 0x80000000, 0x80400000 };
+  guint8  out[12];
+
+  hg_pixels_argb32_to_rgb8 ((const guint8 *) in, sizeof in, 4, 1, out, sizeof out);
+  g_assert_cmpuint (out[0], ==, 0x10);
+  g_assert_cmpuint (out[1], ==, 0x20);
+  g_assert_cmpuint (out[2], ==, 0x30);
+  g_assert_cmpuint (out[3], ==, 255);
+  g_assert_cmpuint (out[6], ==, 127);
+  g_assert_cmpuint (out[9], ==, 0x40 + 127);
+  g_assert_cmpuint (out[10], ==, 127);
+}
+
+static void
 test_image_ops (void)
 {
   g_autoptr (GError) error = NULL;
@@ -167,6 +184,7 @@ main (int   argc,
   g_test_add_func ("/hg/pixels/rgb8-padding-and-alpha", test_pixels_rgb8_padding_and_alpha);
   g_test_add_func ("/hg/pixels/clamp", test_pixels_clamp);
   g_test_add_func ("/hg/pixels/rgb8-to-argb32", test_pixels_rgb8_to_argb32);
+  g_test_add_func ("/hg/pixels/argb32-to-rgb8", test_pixels_argb32_to_rgb8);
   g_test_add_func ("/hg/image/ops", test_image_ops);
 
   return g_test_run ();

@@ -38,6 +38,16 @@ void hg_pixels_rgb8_to_argb32 (const guint8 *rgb,
                                guint8       *out,
                                gsize         stride_bytes);
 
+/* argb: premultiplied ARGB32; out: straight 8-bit RGB, transparent
+ * composited over white. GTK 4.8 copies RGB8 textures to Cairo quickly and
+ * premultiplied ARGB32 ones slowly, so this is how tiles are shown. */
+void hg_pixels_argb32_to_rgb8 (const guint8 *argb,
+                               gsize         stride_bytes,
+                               int           width,
+                               int           height,
+                               guint8       *out,
+                               gsize         rowstride);
+
 /* chw: 3 * height * width floats, clamped to [0,1] and rounded; out is
  * opaque ARGB32 (premultiplication is the identity for alpha 255). */
 void hg_pixels_chw_to_argb32 (const float *chw,

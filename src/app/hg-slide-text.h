@@ -25,8 +25,7 @@ const char *hg_slide_text_associated (const char *name);
 /* A window subtitle: format and size. */
 char *hg_slide_text_summary (HgSlide *slide);
 
-/* A texture sharing an HgImage's pixels (premultiplied ARGB32 is
- * GDK_MEMORY_DEFAULT). */
+/* An opaque texture of an HgImage, transparent areas white (empty glass). */
 GdkTexture *hg_texture_new_for_image (HgImage *image);
 
 G_END_DECLS

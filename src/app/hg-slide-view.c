@@ -389,17 +389,13 @@ append_tile (HgSlideView           *self,
              GdkTexture            *texture,
              const graphene_rect_t *rect)
 {
-  /* Transparent areas of a slide are empty glass: white. The thumbnail
-   * underneath already is; without it, each tile brings its own white
-   * (Cairo blends a scaled texture's edges with what lies below, so a
-   * white underlay shows faint seams that the thumbnail does not). */
-  if (self->thumbnail == NULL)
-    gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 1, 1, 1, 1 }, rect);
+  /* Tiles are opaque: their empty glass is already white. */
   gtk_snapshot_append_texture (snapshot, texture, rect);
 }
 
 /* While a tile loads, the nearest coarser level that has it stands in,
- * else the finer one the user just left; never a blank. */
+ * else the thumbnail with whatever finer tiles the user just left on top;
+ * a neutral grey only before even the thumbnail is there. */
 static void
 append_fallback (HgSlideView           *self,
                  GtkSnapshot           *snapshot,
@@ -427,6 +423,23 @@ append_fallback (HgSlideView           *self,
           return;
         }
     }
+
+  /* Under what finer tiles there are: the thumbnail, or a neutral grey. */
+  gtk_snapshot_push_clip (snapshot, rect);
+  if (self->thumbnail != NULL)
+    {
+      double          width, height, x0, y0, x1, y1;
+      graphene_rect_t slide_rect;
+
+      slide_size (self, &width, &height);
+      hg_slide_view_slide_to_widget (self, 0, 0, &x0, &y0);
+      hg_slide_view_slide_to_widget (self, width, height, &x1, &y1);
+      slide_rect = GRAPHENE_RECT_INIT (x0, y0, x1 - x0, y1 - y0);
+      gtk_snapshot_append_texture (snapshot, self->thumbnail, &slide_rect);
+    }
+  else
+    gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 0.88, 0.88, 0.89, 1 }, rect);
+  gtk_snapshot_pop (snapshot);
 
   if (key->level > 0)
     {
@@ -485,13 +498,8 @@ build_tiles_node (HgSlideView *self)
     gtk_snapshot_append_outset_shadow (snapshot, &GSK_ROUNDED_RECT_INIT (x0, y0, x1 - x0, y1 - y0),
                                        &(GdkRGBA){ 0, 0, 0, 0.3 }, 0, 1, 1, 6);
 
-  /* Neutral while nothing is known, then the thumbnail, then tiles. */
-  gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 0.88, 0.88, 0.89, 1 }, &slide_rect);
-  if (self->thumbnail != NULL)
-    {
-      gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 1, 1, 1, 1 }, &slide_rect);
-      gtk_snapshot_append_texture (snapshot, self->thumbnail, &slide_rect);
-    }
+  /* Each tile, or what best stands in for it (see append_fallback). The
+   * tiles cover the whole slide, so nothing is drawn twice. */
 
   tile_range (self, level, 0, &c0, &r0, &c1, &r1);
   for (gint64 r = r0; r <= r1; r++)

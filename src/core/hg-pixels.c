@@ -91,6 +91,32 @@ hg_pixels_rgb8_to_chw (const guint8 *rgb,
     }
 }
 
+void
+hg_pixels_argb32_to_rgb8 (const guint8 *argb,
+                          gsize         stride_bytes,
+                          int           width,
+                          int           height,
+                          guint8       *out,
+                          gsize         rowstride)
+{
+  for (int y = 0; y < height; y++)
+    {
+      const guint32 *row = (const guint32 *) (argb + (gsize) y * stride_bytes);
+      guint8        *dst = out + (gsize) y * rowstride;
+
+      for (int x = 0; x < width; x++)
+        {
+          guint32 p = row[x];
+          /* Premultiplied over white: c + (255 - a); never above 255. */
+          guint bg = 255 - (p >> 24);
+
+          dst[3 * x + 0] = (guint8) MIN (255u, ((p >> 16) & 0xff) + bg);
+          dst[3 * x + 1] = (guint8) MIN (255u, ((p >> 8) & 0xff) + bg);
+          dst[3 * x + 2] = (guint8) MIN (255u, (p & 0xff) + bg);
+        }
+    }
+}
+
 /* round (c * a / 255) without a division. */
 static inline guint
 premultiply (guint c,
