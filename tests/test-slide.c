@@ -428,42 +428,6 @@ test_patches_layouts (Fixture      *fixture,
   g_assert_cmpuint (n, ==, 3);
 }
 
-static void
-test_parse_patch_name (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *patient = NULL;
-  HgSlidePatch     patch;
-
-  g_assert_true (hg_slide_parse_patch_name ("8863_idx5_x1001_y51_class1.png", &patch, &patient, &error));
-  g_assert_no_error (error);
-  g_assert_cmpstr (patient, ==, "8863");
-  g_assert_cmpint (patch.x, ==, 1001);
-  g_assert_cmpint (patch.y, ==, 51);
-  g_assert_cmpint (patch.label, ==, HG_SLIDE_LABEL_IDC);
-
-  g_assert_false (hg_slide_parse_patch_name ("holiday.png", &patch, NULL, &error));
-  g_assert_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED);
-  g_clear_error (&error);
-
-  g_assert_false (hg_slide_parse_patch_name ("8863_idx5_x99999999999999999999_y1_class0.png", &patch, NULL, &error));
-  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
-  g_assert_nonnull (strstr (error->message, "x coordinate"));
-  g_clear_error (&error);
-
-  g_assert_false (hg_slide_parse_patch_name ("8863_idx5_x-5_y1_class0.png", &patch, NULL, &error));
-  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
-  g_clear_error (&error);
-
-  g_assert_false (hg_slide_parse_patch_name ("8863_idx5_x5_y1_class2.png", &patch, NULL, &error));
-  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
-  g_assert_nonnull (strstr (error->message, "class"));
-  g_clear_error (&error);
-
-  g_assert_false (hg_slide_parse_patch_name ("8863_idx5_x_y1_class0.png", &patch, NULL, &error));
-  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_DATA);
-}
-
 /* Bad input: always an error in words, never a crash. */
 
 static guint32
@@ -884,7 +848,6 @@ main (int   argc,
   ADD ("/hg/slide/threads", test_threads);
   ADD ("/hg/slide/open-async", test_open_async);
 #undef ADD
-  g_test_add_func ("/hg/slide/parse-patch-name", test_parse_patch_name);
   g_test_add_func ("/hg/slide/real/svs", test_real_svs);
   g_test_add_func ("/hg/slide/real/idc-8863", test_real_idc_slide);
 

@@ -12,9 +12,10 @@ G_BEGIN_DECLS
  *  - OpenSlide: SVS, NDPI, MRXS, SCN, VMS, BIF, tiled pyramidal TIFF;
  *  - plain images read through GdkPixbuf (PNG, JPEG, striped TIFF), kept in
  *    memory with a pyramid built on open;
- *  - folders of IDC patches (<patient>_idx5_x<X>_y<Y>_class<C>.png), placed
- *    at the coordinates in their names; missing patches are background
- *    (transparent) and the classes are the slide's ground truth.
+ *  - folders of IDC patches (<patient>_idx5_x<X>_y<Y>_class<C>.png, names
+ *    read by hg_idc_name_parse()), placed at the coordinates in their
+ *    names; missing patches are background (transparent) and the classes
+ *    are the slide's ground truth.
  *
  * Coordinates: x and y are always level-0 pixels; width and height are
  * pixels of the level read. Pixels are premultiplied ARGB32 (HgImage);
@@ -48,9 +49,6 @@ typedef enum
  * level-0 pixels (512 MiB of ARGB32). Bigger slides belong in a tiled
  * pyramidal format that OpenSlide reads. */
 #define HG_SLIDE_MAX_MEMORY_PIXELS (G_GINT64_CONSTANT (1) << 27)
-
-/* IDC patch coordinates beyond this are taken as a corrupt name. */
-#define HG_SLIDE_MAX_PATCH_COORDINATE 1000000
 
 #define HG_SLIDE_MAX_REOPENS 3
 
@@ -191,12 +189,5 @@ gssize       hg_slide_find_patch (HgSlide *self,
 HgSlideLabel hg_slide_get_label_at (HgSlide *self,
                                     double   x,
                                     double   y);
-
-/* Parses an IDC patch file name such as "8863_idx5_x1001_y51_class1.png";
- * width and height are left at 0. patient may be NULL. */
-gboolean hg_slide_parse_patch_name (const char   *basename,
-                                    HgSlidePatch *patch,
-                                    char        **patient,
-                                    GError      **error);
 
 G_END_DECLS

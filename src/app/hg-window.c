@@ -388,9 +388,13 @@ hg_window_open_demo (HgWindow *self)
   path = hg_data_find (HG_DATA_DEMO_SLIDE);
   if (path == NULL)
     {
-      show_error (self, _ ("The Demo Slide Is Missing"),
-                  _ ("Histoguard looks for it in its data folder (" PKGDATADIR "/" HG_DATA_DEMO_SLIDE
-                     "). Reinstalling Histoguard puts it back."));
+      g_autofree char *where = g_build_filename (PKGDATADIR, HG_DATA_DEMO_SLIDE, NULL);
+      /* Translators: %s is a folder */
+      g_autofree char *body = g_strdup_printf (_ ("Histoguard looks for it in %s. Reinstalling "
+                                                  "Histoguard puts it back."),
+                                               where);
+
+      show_error (self, _ ("The Demo Slide Is Missing"), body);
       return;
     }
 

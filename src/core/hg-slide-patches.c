@@ -6,6 +6,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <string.h>
 
+#include "histoguard/hg-dataset.h"
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-pixels.h"
 
@@ -80,6 +81,7 @@ scan (const char   *dir,
       g_autofree char *path = g_build_filename (dir, base, NULL);
       g_autofree char *this_patient = NULL;
       Found            entry = { 0 };
+      HgIdcName        idc;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
@@ -91,19 +93,18 @@ scan (const char   *dir,
           continue;
         }
 
-      if (!g_str_has_suffix (base, ".png"))
+      /* Other files may share the folder; a name that claims to be a patch
+       * but does not parse (absurd coordinates) is an error. */
+      if (!g_str_has_suffix (base, ".png") || strstr (base, "_idx5_x") == NULL)
         continue;
 
-      if (!hg_slide_parse_patch_name (base, &entry.patch, &this_patient, &local_error))
-        {
-          if (g_error_matches (local_error, HG_ERROR, HG_ERROR_UNSUPPORTED))
-            {
-              g_clear_error (&local_error);
-              continue;
-            }
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
+      if (!hg_idc_name_parse (base, strlen (base), &idc, error))
+        return FALSE;
+
+      entry.patch.x = idc.x;
+      entry.patch.y = idc.y;
+      entry.patch.label = idc.label == 1 ? HG_SLIDE_LABEL_IDC : HG_SLIDE_LABEL_BENIGN;
+      this_patient = g_strdup (idc.patient);
 
       if (*patient == NULL)
         *patient = g_strdup (this_patient);
