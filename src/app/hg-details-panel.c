@@ -23,6 +23,7 @@ struct _HgDetailsPanel
   AdwActionRow *resolution_row;
   AdwActionRow *levels_row;
   AdwActionRow *patches_row;
+  GtkWidget    *associated_box;
   GtkBox       *images_box;
   GtkLabel     *no_images_label;
 };
@@ -159,6 +160,9 @@ hg_details_panel_set_slide (HgDetailsPanel *self,
           g_task_run_in_thread (task, read_thread);
         }
       gtk_widget_set_visible (GTK_WIDGET (self->no_images_label), names[0] == NULL);
+      /* Patch folders and plain images never have any: no need to say so. */
+      gtk_widget_set_visible (self->associated_box,
+                              hg_slide_get_source (slide) == HG_SLIDE_SOURCE_OPENSLIDE);
     }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SLIDE]);
@@ -242,6 +246,7 @@ hg_details_panel_class_init (HgDetailsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, resolution_row);
   gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, levels_row);
   gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, patches_row);
+  gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, associated_box);
   gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, images_box);
   gtk_widget_class_bind_template_child (widget_class, HgDetailsPanel, no_images_label);
 

@@ -185,11 +185,32 @@ update_zoom (HgSlidePage *self)
                                  zoom > hg_viewport_get_min_zoom (viewport) * 1.001);
 }
 
+/* The overview is only useful while part of the slide is off screen. */
+static void
+update_minimap (HgSlidePage *self)
+{
+  HgSlide        *slide = hg_slide_view_get_slide (self->view);
+  graphene_rect_t area;
+  gint64          width, height;
+  gboolean        whole = TRUE;
+
+  if (slide != NULL)
+    {
+      hg_slide_get_level_size (slide, 0, &width, &height);
+      hg_slide_view_get_visible_area (self->view, &area);
+      whole = area.origin.x <= 0 && area.origin.y <= 0 &&
+              area.origin.x + area.size.width >= width && area.origin.y + area.size.height >= height;
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->minimap), !whole);
+}
+
 static void
 on_view_changed (HgSlidePage *self)
 {
   update_zoom (self);
   update_position (self);
+  update_minimap (self);
 }
 
 static void

@@ -398,10 +398,12 @@ load_worker (gpointer job,
     g_task_return_pointer (task, tile, (GDestroyNotify) hg_image_unref);
 }
 
+/* One core stays free for the thread that draws: a pan must not wait for
+ * decoding it does not need yet. */
 static int
 n_workers (void)
 {
-  return CLAMP ((int) g_get_num_processors (), 2, 8);
+  return CLAMP ((int) g_get_num_processors () - 1, 1, 8);
 }
 
 void

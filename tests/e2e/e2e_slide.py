@@ -91,7 +91,7 @@ def demo(app):
     app.activate(details)
     time.sleep(0.5)
     app.activate(details)
-    window.child(name='Associated Images', roleName='label')
+    window.child(name='Ground Truth', roleName='label')
 
     app.close_window(window.name, last=True)
 
