@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "hg-application.h"
 #include "hg-preferences-window.h"
 #include "hg-properties-window.h"
 #include "hg-window.h"
@@ -266,6 +267,72 @@ test_window_demo_slide (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Dropping a folder on the window opens it. */
+static void
+test_window_drop (void)
+{
+  HgWindow  *window = g_object_new (HG_TYPE_WINDOW, NULL);
+  GtkWidget *overlay;
+  g_autoptr (GListModel) controllers = NULL;
+  g_autofree char *demo = hg_data_find (HG_DATA_DEMO_SLIDE);
+  g_autoptr (GFile) file = NULL;
+  GtkDropTarget *target = NULL;
+  GValue         value = G_VALUE_INIT;
+  GSList        *files;
+  gboolean       handled = FALSE;
+
+  g_assert_nonnull (demo);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+
+  overlay = hg_test_find_widget (GTK_WIDGET (window), "toast_overlay");
+  controllers = gtk_widget_observe_controllers (overlay);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+
+  file = g_file_new_for_path (demo);
+  files = g_slist_append (NULL, file);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free (files);
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &handled);
+  g_value_unset (&value);
+  g_assert_true (handled);
+
+  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
+  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_cmpstr (hg_slide_get_name (hg_window_get_slide (window)), ==, "idc-8863");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The tile cache follows the preference. */
+static void
+test_application_cache_budget (void)
+{
+  g_autoptr (HgApplication) app = hg_application_new ();
+  g_autoptr (GError) error = NULL;
+  GSettings   *settings;
+  HgTileCache *cache;
+
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  settings = hg_application_get_settings (app);
+  cache = hg_application_get_tile_cache (app);
+  g_assert_cmpuint (hg_tile_cache_get_budget (cache), ==, (guint64) 256 << 20);
+
+  g_settings_set_int (settings, "tile-cache-mib", 64);
+  g_assert_cmpuint (hg_tile_cache_get_budget (cache), ==, (guint64) 64 << 20);
+  g_settings_reset (settings, "tile-cache-mib");
+  g_assert_cmpuint (hg_tile_cache_get_budget (cache), ==, (guint64) 256 << 20);
+}
+
 /* A slide opened once is offered again on the empty page. */
 static void
 test_window_recent (void)
@@ -330,6 +397,8 @@ main (int   argc,
   g_test_add_func ("/hg/window/open-errors", test_window_open_errors);
   g_test_add_func ("/hg/window/demo-slide", test_window_demo_slide);
   g_test_add_func ("/hg/window/recent", test_window_recent);
+  g_test_add_func ("/hg/window/drop", test_window_drop);
+  g_test_add_func ("/hg/application/cache-budget", test_application_cache_budget);
   g_test_add_func ("/hg/preferences/bind-settings", test_preferences_bind_settings);
 
   return g_test_run ();
