@@ -50,6 +50,16 @@ struct _HgContext
   float       *grads;
   guint64      rng;
   HgScratch    work[HG_MAX_WORKERS];
+
+  /* Benchmarks: seconds spent per op type, forward and backward, while
+   * profile is set (hg_context_set_profile). */
+  gboolean profile;
+  double   forward_seconds[HG_N_OPS];
+  double   backward_seconds[HG_N_OPS];
 };
+
+/* For benchmarks and tests only. */
+void hg_context_set_profile (HgContext *ctx,
+                             gboolean   profile);
 
 G_END_DECLS

@@ -1302,6 +1302,15 @@ hg_context_get_model (HgContext *ctx)
 }
 
 void
+hg_context_set_profile (HgContext *ctx,
+                        gboolean   profile)
+{
+  ctx->profile = profile;
+  memset (ctx->forward_seconds, 0, sizeof ctx->forward_seconds);
+  memset (ctx->backward_seconds, 0, sizeof ctx->backward_seconds);
+}
+
+void
 hg_context_set_seed (HgContext *ctx,
                      guint64    seed)
 {
@@ -1521,7 +1530,13 @@ hg_context_forward (HgContext   *ctx,
 
   for (int i = 0; i < ctx->arch->n_nodes; i++)
     if (ctx->plan->steps[i].alias == i)
-      forward_node (ctx, i, n, x);
+      {
+        gint64 t0 = ctx->profile ? g_get_monotonic_time () : 0;
+
+        forward_node (ctx, i, n, x);
+        if (ctx->profile)
+          ctx->forward_seconds[ctx->arch->nodes[i].op] += (g_get_monotonic_time () - t0) * 1e-6;
+      }
 
   if (mode == HG_MODE_TRAINING)
     hg_model_params_changed (ctx->model); /* running statistics moved */
@@ -1685,11 +1700,17 @@ hg_context_backward (HgContext   *ctx,
 
   for (int i = last; i >= 1; i--)
     if (ctx->plan->steps[i].alias == i && ctx->dy_set[i])
-      if (!backward_node (ctx, i, grad_x != NULL, need_dw))
-        {
-          g_warning ("Not enough memory for the backward pass of %s", ctx->arch->name);
-          return FALSE;
-        }
+      {
+        gint64 t0 = ctx->profile ? g_get_monotonic_time () : 0;
+
+        if (!backward_node (ctx, i, grad_x != NULL, need_dw))
+          {
+            g_warning ("Not enough memory for the backward pass of %s", ctx->arch->name);
+            return FALSE;
+          }
+        if (ctx->profile)
+          ctx->backward_seconds[ctx->arch->nodes[i].op] += (g_get_monotonic_time () - t0) * 1e-6;
+      }
 
   if (grad_x != NULL)
     {

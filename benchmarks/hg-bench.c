@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The engine's side of benchmarks/compare-torch and benchmarks/torch-crosscheck.
+ *
+ *   hg-bench init ARCH SEED OUT.safetensors
+ *       a fresh model with non-trivial batch-norm statistics
+ *   hg-bench probe MODEL INPUT.f32 N LABELS.i32 OUTDIR
+ *       writes logits and input gradients (inference and training mode)
+ *       and training-mode parameter gradients (as a safetensors file)
+ *   hg-bench time MODEL INPUT.f32 N [SECONDS]
+ *       prints one JSON object of timings
+ */
+#include "config.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "histoguard/histoguard.h"
+
+#include "src/core/hg-engine-private.h"
+
+static double
+now (void)
+{
+  return g_get_monotonic_time () * 1e-6;
+}
+
+static float *
+read_floats (const char *path,
+             gsize       count)
+{
+  g_autoptr (GError) error = NULL;
+  char *data = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &data, &length, &error))
+    g_error ("%s", error->message);
+  if (length != count * 4)
+    g_error ("%s: %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT, path, length, count * 4);
+  return (float *) data;
+}
+
+static void
+write_floats (const char  *dir,
+              const char  *name,
+              const float *v,
+              gsize        count)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+
+  if (!g_file_set_contents (path, (const char *) v, (gssize) (count * 4), &error))
+    g_error ("%s", error->message);
+}
+
+static HgModel *
+load (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  HgModel *model = hg_model_load (path, &error);
+
+  if (model == NULL)
+    g_error ("%s", error->message);
+  return model;
+}
+
+static int
+cmd_init (int    argc,
+          char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = NULL;
+  guint64 state;
+
+  if (argc != 5)
+    return 2;
+  model = hg_model_new_from_arch (argv[2], g_ascii_strtoull (argv[3], NULL, 10), &error);
+  if (model == NULL)
+    g_error ("%s", error->message);
+
+  /* batch norm that is not the identity, so folding is exercised */
+  state = 12345;
+  for (guint i = 0; i < model->arch->tensors->len; i++)
+    {
+      HgTensorSpec *t = model->arch->tensors->pdata[i];
+      const HgNode *node = &model->arch->nodes[t->node];
+      float        *v = (t->trainable ? model->params : model->buffers) + t->offset;
+
+      if (node->op != HG_OP_BATCHNORM)
+        continue;
+      for (gsize j = 0; j < t->numel; j++)
+        {
+          float u;
+
+          state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+          u = (float) ((state >> 40) * (1.0 / 16777216.0));
+          if (g_str_has_suffix (t->name, ".running_var"))
+            v[j] = 0.5f + u;
+          else if (g_str_has_suffix (t->name, ".running_mean"))
+            v[j] = u - 0.5f;
+          else if (g_str_has_suffix (t->name, ".weight"))
+            v[j] = 0.75f + 0.5f * u;
+          else
+            v[j] = 0.2f * (u - 0.5f);
+        }
+    }
+  hg_model_params_changed (model);
+  if (!hg_model_save (model, argv[4], &error))
+    g_error ("%s", error->message);
+  return 0;
+}
+
+static int
+cmd_probe (int    argc,
+           char **argv)
+{
+  g_autoptr (HgModel) model = NULL;
+  g_autoptr (HgContext) ctx = NULL;
+  g_autoptr (HgModel) grads = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *x = NULL, *logits = NULL, *gx = NULL;
+  g_autofree int   *labels = NULL;
+  g_autofree char  *grad_path = NULL;
+  int               n, h, w, c, k;
+  gsize             in_size, n_params;
+
+  if (argc != 7)
+    return 2;
+  model = load (argv[2]);
+  n = atoi (argv[4]);
+  hg_model_get_input_size (model, &h, &w, &c);
+  k = hg_model_get_n_classes (model);
+  in_size = (gsize) h * w * c;
+  x = read_floats (argv[3], n * in_size);
+  labels = (int *) read_floats (argv[5], n);
+  logits = g_new (float, n * k);
+  gx = g_new (float, n * in_size);
+  ctx = hg_context_new (model);
+
+  hg_model_loss_input_grad (ctx, x, n, labels, logits, gx);
+  write_floats (argv[6], "logits_inference.f32", logits, n * k);
+  write_floats (argv[6], "grad_inference.f32", gx, n * in_size);
+
+  hg_context_zero_grads (ctx);
+  hg_context_loss_backward (ctx, HG_MODE_TRAINING_NO_UPDATE, HG_PASS_PARAM_GRADS, x, n, labels,
+                            logits, gx);
+  write_floats (argv[6], "logits_training.f32", logits, n * k);
+  write_floats (argv[6], "grad_training.f32", gx, n * in_size);
+
+  /* parameter gradients in file layout: a model whose weights are them */
+  grads = hg_model_copy (model);
+  hg_model_get_params (grads, &n_params);
+  memcpy (hg_model_get_params (grads, NULL), hg_context_get_grads (ctx, NULL),
+          n_params * sizeof (float));
+  grad_path = g_build_filename (argv[6], "param_grads.safetensors", NULL);
+  if (!hg_model_save (grads, grad_path, &error))
+    g_error ("%s", error->message);
+  return 0;
+}
+
+/* Runs fn until min_seconds passed (after a warm-up); returns seconds per call. */
+typedef void (*Bench) (gpointer data);
+
+static double
+measure (Bench    fn,
+         gpointer data,
+         double   min_seconds)
+{
+  double t0, best = INFINITY;
+  int    calls = 0;
+
+  fn (data);
+  fn (data);
+  t0 = now ();
+  /* best of short rounds: robust against other processes waking up */
+  while (now () - t0 < min_seconds || calls < 3)
+    {
+      double r0 = now ();
+
+      fn (data);
+      best = MIN (best, now () - r0);
+      calls++;
+    }
+  return best;
+}
+
+typedef struct
+{
+  HgContext   *ctx;
+  HgOptimizer *opt;
+  const float *x;
+  int          n;
+  const int   *labels;
+  float       *logits;
+  float       *gx;
+  /* sgemm */
+  int          size;
+  float       *a, *b, *c;
+} Work;
+
+static void
+bench_inference (gpointer data)
+{
+  Work *w = data;
+
+  hg_model_forward (w->ctx, w->x, w->n, w->logits);
+}
+
+static void
+bench_predict (gpointer data)
+{
+  Work *w = data;
+
+  hg_model_predict (w->ctx, w->x, w->n, w->logits);
+}
+
+static void
+bench_input_grad (gpointer data)
+{
+  Work *w = data;
+
+  hg_model_loss_input_grad (w->ctx, w->x, w->n, w->labels, w->logits, w->gx);
+}
+
+static void
+bench_train (gpointer data)
+{
+  Work *w = data;
+
+  hg_model_train_step (w->ctx, w->opt, w->x, w->n, w->labels);
+}
+
+static void
+bench_tile (gpointer data)
+{
+  Work *w = data;
+
+  hg_model_loss_input_grad (w->ctx, w->x, 1, w->labels, w->logits, w->gx);
+  hg_model_forward (w->ctx, w->gx /* the "perturbed" tile */, 1, w->logits);
+}
+
+static void
+bench_sgemm (gpointer data)
+{
+  Work *w = data;
+
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, w->size, w->size, w->size, 1.0f, w->a,
+               w->size, w->b, w->size, 0.0f, w->c, w->size);
+}
+
+static double
+conv_flops (HgModel *model)
+{
+  HgArch *arch = model->arch;
+  double  flops = 0.0;
+
+  for (int i = 0; i < arch->n_nodes; i++)
+    {
+      const HgNode *node = &arch->nodes[i];
+
+      if (node->op == HG_OP_CONV2D)
+        flops += 2.0 * node->shape.h * node->shape.w * node->shape.c *
+                 arch->nodes[node->inputs[0]].shape.c * node->p.conv.kernel * node->p.conv.kernel;
+    }
+  return flops;
+}
+
+static int
+cmd_time (int    argc,
+          char **argv)
+{
+  g_autoptr (HgModel) model = NULL;
+  g_autoptr (HgContext) ctx = NULL;
+  g_autoptr (HgOptimizer) opt = NULL;
+  g_autofree float *x = NULL, *x_big = NULL, *logits = NULL, *gx = NULL;
+  g_autofree int   *labels = NULL;
+  double            seconds, t_inf, t_ig, t_train, t_tile, t_sgemm, t_slider, t_heatmap;
+  double            conv_seconds = 0.0, other_seconds = 0.0;
+  int               n, h, w, c, k, rounds = 0;
+  gsize             in_size;
+  Work              work;
+  int               peak_threads;
+
+  if (argc < 5)
+    return 2;
+  model = load (argv[2]);
+  n = atoi (argv[4]);
+  seconds = argc > 5 ? g_ascii_strtod (argv[5], NULL) : 2.0;
+  hg_model_get_input_size (model, &h, &w, &c);
+  k = hg_model_get_n_classes (model);
+  in_size = (gsize) h * w * c;
+  x = read_floats (argv[3], n * in_size);
+  labels = g_new0 (int, MAX (n, 1000));
+  for (int i = 0; i < MAX (n, 1000); i++)
+    labels[i] = i % k;
+  logits = g_new (float, 1000 * k);
+  gx = g_new (float, n * in_size);
+  ctx = hg_context_new (model);
+
+  work = (Work){ ctx, NULL, x, n, labels, logits, gx, 0, NULL, NULL, NULL };
+  t_inf = measure (bench_inference, &work, seconds);
+  t_ig = measure (bench_input_grad, &work, seconds);
+  t_tile = measure (bench_tile, &work, seconds);
+
+  /* the live slider (300 tiles, one forward) and a heatmap (1000 tiles) */
+  x_big = g_new (float, 1000 * in_size);
+  for (int i = 0; i < 1000; i++)
+    memcpy (x_big + i * in_size, x + (i % n) * in_size, in_size * sizeof (float));
+  work.x = x_big;
+  work.n = 300;
+  t_slider = measure (bench_predict, &work, seconds);
+  work.n = 1000;
+  t_heatmap = measure (bench_predict, &work, seconds);
+  work.x = x;
+  work.n = n;
+
+  /* where inference time goes */
+  hg_context_set_profile (ctx, TRUE);
+  {
+    double t0 = now ();
+
+    while (now () - t0 < seconds || rounds < 3)
+      {
+        hg_model_forward (ctx, x, n, logits);
+        rounds++;
+      }
+  }
+  for (int op = 0; op < HG_N_OPS; op++)
+    {
+      if (op == HG_OP_CONV2D)
+        conv_seconds += ctx->forward_seconds[op];
+      else
+        other_seconds += ctx->forward_seconds[op];
+    }
+  hg_context_set_profile (ctx, FALSE);
+
+  /* a training step last: it changes the weights */
+  opt = hg_optimizer_new_sgd (model, 1e-4f, 0.9f, 5e-4f, FALSE);
+  work.opt = opt;
+  t_train = measure (bench_train, &work, seconds);
+
+  /* cblas_sgemm's own peak, with every core the engine may use */
+  peak_threads = MAX (hg_threads_get_n_workers (), hg_threads_get_blas_threads ());
+  openblas_set_num_threads (peak_threads);
+  work.size = 2048;
+  work.a = g_new (float, (gsize) work.size * work.size);
+  work.b = g_new (float, (gsize) work.size * work.size);
+  work.c = g_new (float, (gsize) work.size * work.size);
+  for (gsize i = 0; i < (gsize) work.size * work.size; i++)
+    work.a[i] = work.b[i] = (float) (i % 17) * 0.01f;
+  t_sgemm = measure (bench_sgemm, &work, seconds);
+  openblas_set_num_threads (hg_threads_get_blas_threads ());
+  g_free (work.a);
+  g_free (work.b);
+  g_free (work.c);
+
+  printf ("{\"arch\": \"%s\", \"batch\": %d, \"flops_per_patch\": %.0f,"
+          " \"inference_ms\": %.3f, \"input_grad_ms\": %.3f, \"train_step_ms\": %.3f,"
+          " \"tile_fgsm_ms\": %.3f, \"slider_300_ms\": %.2f, \"heatmap_1000_ms\": %.2f,"
+          " \"conv_gflops\": %.2f, \"conv_share\": %.3f, \"sgemm_peak_gflops\": %.2f,"
+          " \"workers\": %d, \"blas_threads\": %d}\n",
+          hg_model_get_arch_name (model), n, hg_arch_get_flops (model->arch), t_inf * 1e3,
+          t_ig * 1e3, t_train * 1e3, t_tile * 1e3, t_slider * 1e3, t_heatmap * 1e3,
+          conv_flops (model) * n * rounds / conv_seconds / 1e9,
+          conv_seconds / (conv_seconds + other_seconds),
+          2.0 * pow (work.size, 3) / t_sgemm / 1e9, hg_threads_get_n_workers (),
+          hg_threads_get_blas_threads ());
+  return 0;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int rc = 2;
+
+  if (argc >= 2 && strcmp (argv[1], "init") == 0)
+    rc = cmd_init (argc, argv);
+  else if (argc >= 2 && strcmp (argv[1], "probe") == 0)
+    rc = cmd_probe (argc, argv);
+  else if (argc >= 2 && strcmp (argv[1], "time") == 0)
+    rc = cmd_time (argc, argv);
+
+  if (rc == 2)
+    fprintf (stderr, "Usage: hg-bench init ARCH SEED OUT\n"
+                     "       hg-bench probe MODEL INPUT.f32 N LABELS.i32 OUTDIR\n"
+                     "       hg-bench time MODEL INPUT.f32 N [SECONDS]\n");
+  return rc;
+}
