@@ -135,8 +135,8 @@ cmd_probe (int    argc,
   in_size = (gsize) h * w * c;
   x = read_floats (argv[3], n * in_size);
   labels = (int *) read_floats (argv[5], n);
-  logits = g_new (float, n * k);
-  gx = g_new (float, n * in_size);
+  logits = g_new (float, n *k);
+  gx = g_new (float, n *in_size);
   ctx = hg_context_new (model);
 
   hg_model_loss_input_grad (ctx, x, n, labels, logits, gx);
@@ -196,8 +196,8 @@ typedef struct
   float       *logits;
   float       *gx;
   /* sgemm */
-  int          size;
-  float       *a, *b, *c;
+  int    size;
+  float *a, *b, *c;
 } Work;
 
 static void
@@ -296,7 +296,7 @@ cmd_time (int    argc,
   for (int i = 0; i < MAX (n, 1000); i++)
     labels[i] = i % k;
   logits = g_new (float, 1000 * k);
-  gx = g_new (float, n * in_size);
+  gx = g_new (float, n *in_size);
   ctx = hg_context_new (model);
 
   work = (Work){ ctx, NULL, x, n, labels, logits, gx, 0, NULL, NULL, NULL };
@@ -345,9 +345,9 @@ cmd_time (int    argc,
   peak_threads = MAX (hg_threads_get_n_workers (), hg_threads_get_blas_threads ());
   openblas_set_num_threads (peak_threads);
   work.size = 2048;
-  work.a = g_new (float, (gsize) work.size * work.size);
-  work.b = g_new (float, (gsize) work.size * work.size);
-  work.c = g_new (float, (gsize) work.size * work.size);
+  work.a = g_new (float, (gsize) work.size *work.size);
+  work.b = g_new (float, (gsize) work.size *work.size);
+  work.c = g_new (float, (gsize) work.size *work.size);
   for (gsize i = 0; i < (gsize) work.size * work.size; i++)
     work.a[i] = work.b[i] = (float) (i % 17) * 0.01f;
   t_sgemm = measure (bench_sgemm, &work, seconds);

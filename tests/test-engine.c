@@ -133,6 +133,40 @@ fixture_clear (Fixture *f)
   g_free (f->r);
 }
 
+/* Which window element each max-pool output took (the first equal to it). */
+static void
+append_argmax (GString   *signature,
+               HgContext *ctx,
+               int        i,
+               int        n)
+{
+  const HgNode *node = &ctx->arch->nodes[i];
+  HgShape       in = ctx->arch->nodes[node->inputs[0]].shape, out = node->shape;
+  const float  *x = ctx->y[ctx->plan->steps[node->inputs[0]].alias];
+  const float  *y = ctx->y[ctx->plan->steps[i].alias];
+  int           k = node->p.pool.kernel, s = node->p.pool.stride, p = node->p.pool.padding;
+
+  for (int img = 0; img < n; img++)
+    for (int oy = 0; oy < out.h; oy++)
+      for (int ox = 0; ox < out.w; ox++)
+        for (int c = 0; c < out.c; c++)
+          {
+            float v = y[(((gsize) img * out.h + oy) * out.w + ox) * out.c + c];
+            char  at = '?';
+
+            for (int ky = 0; ky < k && at == '?'; ky++)
+              for (int kx = 0; kx < k && at == '?'; kx++)
+                {
+                  int iy = oy * s - p + ky, ix = ox * s - p + kx;
+
+                  if (iy >= 0 && iy < in.h && ix >= 0 && ix < in.w &&
+                      x[(((gsize) img * in.h + iy) * in.w + ix) * in.c + c] == v)
+                    at = (char) ('a' + ky * k + kx);
+                }
+            g_string_append_c (signature, at);
+          }
+}
+
 /* The loss at the current x and parameters, and a signature of every
  * ReLU/max-pool decision on the way (the exact plan is used so that every
  * decision is visible). */
@@ -156,12 +190,11 @@ probe_loss (Fixture *f,
       const HgNode *node = &ctx->arch->nodes[i];
       gsize         count = (gsize) f->n * node->shape.h * node->shape.w * node->shape.c;
 
-      if (node->op == HG_OP_RELU)
+      if (node->op == HG_OP_RELU) /* run as its producer's epilogue or not */
         for (gsize e = 0; e < count; e++)
-          g_string_append_c (signature, ctx->y[i][e] > 0.0f ? '+' : '0');
+          g_string_append_c (signature, ctx->y[ctx->plan->steps[i].alias][e] > 0.0f ? '+' : '0');
       else if (node->op == HG_OP_MAXPOOL)
-        g_string_append_len (signature, (const char *) ctx->node_state[i].argmax,
-                             count * sizeof (gint32));
+        append_argmax (signature, ctx, i, f->n);
     }
   return loss;
 }

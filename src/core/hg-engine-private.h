@@ -17,19 +17,19 @@ typedef struct
   gsize   acc_cap;
   double *dacc; /* partial per-channel sums */
   gsize   dacc_cap;
+  float  *sums; /* one task's per-channel sums */
+  gsize   sums_cap;
 } HgScratch;
 
 /* What a node's forward pass keeps for its backward pass. */
 typedef struct
 {
-  float  *mean; /* batch norm: mean | invstd | scale | shift, c each */
-  float  *invstd;
-  float  *scale;
-  float  *shift;
-  gint32 *argmax; /* max pool: input offset of each output, within its image */
-  gsize   argmax_cap;
-  float  *mask; /* dropout: 0 or 1/(1-rate) */
-  gsize   mask_cap;
+  float *mean; /* batch norm: mean | invstd | scale | shift, c each */
+  float *invstd;
+  float *scale;
+  float *shift;
+  float *mask; /* dropout: 0 or 1/(1-rate) */
+  gsize  mask_cap;
 } HgNodeState;
 
 struct _HgContext

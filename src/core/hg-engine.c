@@ -377,13 +377,12 @@ conv_forward (HgContext *ctx,
 }
 
 static void
-mask_relu (float       *dy,
-           const float *y,
-           gsize        count)
+mask_relu (float *restrict dy,
+           const float *restrict y,
+           gsize count)
 {
   for (gsize e = 0; e < count; e++)
-    if (!(y[e] > 0.0f))
-      dy[e] = 0.0f;
+    dy[e] = y[e] > 0.0f ? dy[e] : 0.0f;
 }
 
 static void
@@ -523,6 +522,10 @@ conv_backward (HgContext *ctx,
 
 /* ---- batch norm ---------------------------------------------------------- */
 
+/* Per-channel work over NHWC rows. Sums are taken in float over one task's
+ * rows (at most a few hundred, so vectorised and still accurate) and
+ * added up across tasks in double. */
+
 typedef struct
 {
   HgContext    *ctx;
@@ -531,32 +534,59 @@ typedef struct
   gsize         rows, rows_per_task;
   const float  *x;
   float        *y;
-  const float  *dy;
+  float        *dy;
   float        *dx;
   gboolean      dx_add;
-  const float  *scale, *shift; /* per channel */
-  const float  *mean, *invstd;
-  const double *sums; /* reduced: [c] Σdy, [c] Σdy·x̂ */
-  float         m;    /* elements per channel */
-  const float  *gamma;
+  const float  *scale, *shift; /* forward: y = x·scale + shift */
+  const float  *a, *b, *k;     /* backward: dx = a·dy + b·x + k */
+  const float  *shift_by;      /* per-channel shift of the sums */
+  double       *task_stats;    /* per task: mean[c], M2[c] */
 } BnJob;
 
+static void
+add_partial (double      *acc,
+             const float *part,
+             int          n)
+{
+  for (int i = 0; i < n; i++)
+    acc[i] += part[i];
+}
+
+/* Task t's rows: shift K = its first row, then Σ (x − K) and Σ (x − K)²
+ * in float (the deviations are small, so nothing cancels), stored as
+ * mean and M2 for an exact combination in double (Chan et al.). */
 static void
 bn_stats_task (gpointer data,
                int      task,
                int      worker)
 {
-  BnJob       *j = data;
-  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
-  double      *acc = j->ctx->work[worker].dacc;
-  const float *x = j->x + r0 * j->c;
+  BnJob *j = data;
+  gsize  r0 = (gsize) task * j->rows_per_task;
+  gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
+  int    c = j->c;
+  const float *restrict x = j->x + r0 * c;
+  const float *restrict shift = j->x + r0 * c;
+  HgScratch *sc = &j->ctx->work[worker];
+  float     *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) c);
+  float *restrict s1 = s;
+  float *restrict s2 = s + c;
+  double *out = j->task_stats + (gsize) task * 2 * c;
+  double  count = (double) (r1 - r0);
 
-  for (gsize r = r0; r < r1; r++, x += j->c)
-    for (int ch = 0; ch < j->c; ch++)
+  memset (s, 0, 2 * c * sizeof (float));
+  for (gsize r = r0; r < r1; r++, x += c)
+    for (int ch = 0; ch < c; ch++)
       {
-        acc[ch] += x[ch];
-        acc[j->c + ch] += (double) x[ch] * x[ch];
+        float d = x[ch] - shift[ch];
+
+        s1[ch] += d;
+        s2[ch] += d * d;
       }
+  for (int ch = 0; ch < c; ch++)
+    {
+      out[ch] = shift[ch] + s1[ch] / count;
+      out[c + ch] = MAX (0.0, s2[ch] - (double) s1[ch] * s1[ch] / count);
+    }
 }
 
 static void
@@ -564,19 +594,23 @@ bn_apply_task (gpointer data,
                int      task,
                int      worker)
 {
-  BnJob       *j = data;
-  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
-  const float *x = j->x + r0 * j->c;
-  float       *y = j->y + r0 * j->c;
-  gboolean     relu = j->step->relu;
+  BnJob *j = data;
+  gsize  r0 = (gsize) task * j->rows_per_task;
+  gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
+  int    c = j->c;
+  const float *restrict x = j->x + r0 * c;
+  float *restrict y = j->y + r0 * c;
+  const float *restrict scale = j->scale;
+  const float *restrict shift = j->shift;
 
-  for (gsize r = r0; r < r1; r++, x += j->c, y += j->c)
-    for (int ch = 0; ch < j->c; ch++)
-      {
-        float v = x[ch] * j->scale[ch] + j->shift[ch];
-
-        y[ch] = (relu && !(v > 0.0f)) ? 0.0f : v;
-      }
+  if (j->step->relu)
+    for (gsize r = r0; r < r1; r++, x += c, y += c)
+      for (int ch = 0; ch < c; ch++)
+        y[ch] = MAX (x[ch] * scale[ch] + shift[ch], 0.0f);
+  else
+    for (gsize r = r0; r < r1; r++, x += c, y += c)
+      for (int ch = 0; ch < c; ch++)
+        y[ch] = x[ch] * scale[ch] + shift[ch];
 }
 
 static void
@@ -602,7 +636,7 @@ reduce_dacc (HgContext *ctx,
       out[e] += ctx->work[w].dacc[e];
 }
 
-static void
+static int
 bn_setup (BnJob     *j,
           HgContext *ctx,
           int        i,
@@ -616,10 +650,9 @@ bn_setup (BnJob     *j,
   j->c = node->shape.c;
   j->rows = (gsize) n * node->shape.h * node->shape.w;
   j->rows_per_task = MAX (1, ROWS_PER_TASK_FLOATS / j->c);
-  j->m = (float) j->rows;
   j->x = node_y (ctx, node->inputs[0]);
   j->y = ctx->y[i];
-  j->gamma = j->step->w;
+  return ceil_div (j->rows, j->rows_per_task);
 }
 
 static void
@@ -629,55 +662,66 @@ bn_forward (HgContext *ctx,
 {
   const HgNode *node = &ctx->arch->nodes[i];
   const HgStep *st = &ctx->plan->steps[i];
+  HgNodeState  *state = &ctx->node_state[i];
   BnJob         j;
   int           c = node->shape.c;
-  float        *scale = ctx->node_state[i].scale;
-  float        *shift = ctx->node_state[i].shift;
-  float        *mean = ctx->node_state[i].mean, *invstd = ctx->node_state[i].invstd;
-  int           tasks;
-
-  bn_setup (&j, ctx, i, n);
-  tasks = ceil_div (j.rows, j.rows_per_task);
+  int           tasks = bn_setup (&j, ctx, i, n);
 
   if (st->scale != NULL)
     {
       /* fused inference plan: precomputed */
       j.scale = st->scale;
       j.shift = st->shift;
+      hg_parallel_for (tasks, bn_apply_task, &j);
+      return;
     }
-  else if (ctx->mode == HG_MODE_INFERENCE)
+
+  if (ctx->mode == HG_MODE_INFERENCE)
     {
       const float *rm = ctx->model->buffers + node->t.running_mean;
       const float *rv = ctx->model->buffers + node->t.running_var;
 
       for (int ch = 0; ch < c; ch++)
         {
-          mean[ch] = rm[ch];
-          invstd[ch] = 1.0f / sqrtf (rv[ch] + node->p.bn.eps);
-          scale[ch] = st->w[ch] * invstd[ch];
-          shift[ch] = st->b[ch] - rm[ch] * scale[ch];
+          state->mean[ch] = rm[ch];
+          state->invstd[ch] = 1.0f / sqrtf (rv[ch] + node->p.bn.eps);
         }
-      j.scale = scale;
-      j.shift = shift;
     }
   else
     {
-      double *sums = g_new (double, 2 * c);
-      double  m = (double) j.rows;
+      g_autofree double *sums = g_new (double, 2 * c);
+      double             m = (double) j.rows;
 
-      zero_dacc (ctx, 2 * c);
+      g_autofree double *stats = g_new (double, (gsize) tasks * 2 * c);
+
+      j.task_stats = stats;
       hg_parallel_for (tasks, bn_stats_task, &j);
-      reduce_dacc (ctx, 2 * c, sums);
+      /* combine the tasks' (count, mean, M2) */
       for (int ch = 0; ch < c; ch++)
         {
-          double mu = sums[ch] / m;
-          double var = MAX (0.0, sums[c + ch] / m - mu * mu);
+          double count = 0.0, mean = 0.0, m2 = 0.0;
 
-          mean[ch] = (float) mu;
-          invstd[ch] = (float) (1.0 / sqrt (var + node->p.bn.eps));
-          scale[ch] = st->w[ch] * invstd[ch];
-          shift[ch] = st->b[ch] - mean[ch] * scale[ch];
+          for (int t = 0; t < tasks; t++)
+            {
+              double nb = (double) (MIN ((gsize) (t + 1) * j.rows_per_task, j.rows) -
+                                    (gsize) t * j.rows_per_task);
+              double mb = stats[(gsize) t * 2 * c + ch], m2b = stats[(gsize) t * 2 * c + c + ch];
+              double delta = mb - mean, total = count + nb;
 
+              mean += delta * nb / total;
+              m2 += m2b + delta * delta * count * nb / total;
+              count = total;
+            }
+          sums[ch] = mean;
+          sums[c + ch] = m2 / count;
+        }
+      for (int ch = 0; ch < c; ch++)
+        {
+          double mu = sums[ch];
+          double var = sums[c + ch];
+
+          state->mean[ch] = (float) mu;
+          state->invstd[ch] = (float) (1.0 / sqrt (var + node->p.bn.eps));
           if (ctx->mode == HG_MODE_TRAINING)
             {
               float *rm = ctx->model->buffers + node->t.running_mean;
@@ -689,76 +733,87 @@ bn_forward (HgContext *ctx,
               rv[ch] = (1.0f - mom) * rv[ch] + mom * (float) unbiased;
             }
         }
-      g_free (sums);
-      j.scale = scale;
-      j.shift = shift;
     }
 
+  for (int ch = 0; ch < c; ch++)
+    {
+      state->scale[ch] = st->w[ch] * state->invstd[ch];
+      state->shift[ch] = st->b[ch] - state->mean[ch] * state->scale[ch];
+    }
+  j.scale = state->scale;
+  j.shift = state->shift;
   hg_parallel_for (tasks, bn_apply_task, &j);
 }
 
+/* acc[0..c) += Σ dy, acc[c..2c) += Σ dy·(x − μ), masking dy in place first
+ * when a ReLU was fused (so the dx pass reads it masked). */
 static void
 bn_grad_sums_task (gpointer data,
                    int      task,
                    int      worker)
 {
-  BnJob       *j = data;
-  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
-  double      *acc = j->ctx->work[worker].dacc;
-  const float *x = j->x + r0 * j->c;
-  const float *dy = j->dy + r0 * j->c;
+  BnJob *j = data;
+  gsize  r0 = (gsize) task * j->rows_per_task;
+  gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
+  int    c = j->c;
+  const float *restrict x = j->x + r0 * c;
+  float *restrict dy = j->dy + r0 * c;
+  HgScratch *sc = &j->ctx->work[worker];
+  float     *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) c);
+  float *restrict s1 = s;
+  float *restrict s2 = s + c;
+  const float *restrict mean = j->shift_by;
 
-  for (gsize r = r0; r < r1; r++, x += j->c, dy += j->c)
-    for (int ch = 0; ch < j->c; ch++)
-      {
-        float xhat = (x[ch] - j->mean[ch]) * j->invstd[ch];
+  memset (s, 0, 2 * c * sizeof (float));
+  if (j->step->relu)
+    {
+      const float *restrict y = j->y + r0 * c;
 
-        acc[ch] += dy[ch];
-        acc[j->c + ch] += (double) dy[ch] * xhat;
-      }
+      for (gsize r = r0; r < r1; r++, x += c, y += c, dy += c)
+        for (int ch = 0; ch < c; ch++)
+          {
+            float g = y[ch] > 0.0f ? dy[ch] : 0.0f;
+
+            dy[ch] = g;
+            s1[ch] += g;
+            s2[ch] += g * (x[ch] - mean[ch]);
+          }
+    }
+  else
+    for (gsize r = r0; r < r1; r++, x += c, dy += c)
+      for (int ch = 0; ch < c; ch++)
+        {
+          s1[ch] += dy[ch];
+          s2[ch] += dy[ch] * (x[ch] - mean[ch]);
+        }
+  add_partial (j->ctx->work[worker].dacc, s, 2 * c);
 }
 
+/* dx (+)= a·dy + b·x + k, per channel */
 static void
-bn_dx_batch_task (gpointer data,
-                  int      task,
-                  int      worker)
+bn_dx_task (gpointer data,
+            int      task,
+            int      worker)
 {
-  BnJob       *j = data;
-  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
-  const float *x = j->x + r0 * j->c;
-  const float *dy = j->dy + r0 * j->c;
-  float       *dx = j->dx + r0 * j->c;
+  BnJob *j = data;
+  gsize  r0 = (gsize) task * j->rows_per_task;
+  gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
+  int    c = j->c;
+  const float *restrict x = j->x + r0 * c;
+  const float *restrict dy = j->dy + r0 * c;
+  float *restrict dx = j->dx + r0 * c;
+  const float *restrict a = j->a;
+  const float *restrict b = j->b;
+  const float *restrict k = j->k;
 
-  for (gsize r = r0; r < r1; r++, x += j->c, dy += j->c, dx += j->c)
-    for (int ch = 0; ch < j->c; ch++)
-      {
-        float xhat = (x[ch] - j->mean[ch]) * j->invstd[ch];
-        float mdy = (float) (j->sums[ch] / j->m), mdyx = (float) (j->sums[j->c + ch] / j->m);
-        float v = j->gamma[ch] * j->invstd[ch] * (dy[ch] - mdy - xhat * mdyx);
-
-        dx[ch] = j->dx_add ? dx[ch] + v : v;
-      }
-}
-
-static void
-bn_dx_affine_task (gpointer data,
-                   int      task,
-                   int      worker)
-{
-  BnJob       *j = data;
-  gsize        r0 = (gsize) task * j->rows_per_task, r1 = MIN (r0 + j->rows_per_task, j->rows);
-  float       *dy = (float *) j->dy + r0 * j->c;
-  float       *dx = j->dx + r0 * j->c;
-  const float *y = j->y + r0 * j->c;
-
-  for (gsize r = r0; r < r1; r++, dy += j->c, dx += j->c, y += j->c)
-    for (int ch = 0; ch < j->c; ch++)
-      {
-        float g = (j->step->relu && !(y[ch] > 0.0f)) ? 0.0f : dy[ch];
-        float v = g * j->scale[ch];
-
-        dx[ch] = j->dx_add ? dx[ch] + v : v;
-      }
+  if (j->dx_add)
+    for (gsize r = r0; r < r1; r++, x += c, dy += c, dx += c)
+      for (int ch = 0; ch < c; ch++)
+        dx[ch] += a[ch] * dy[ch] + b[ch] * x[ch] + k[ch];
+  else
+    for (gsize r = r0; r < r1; r++, x += c, dy += c, dx += c)
+      for (int ch = 0; ch < c; ch++)
+        dx[ch] = a[ch] * dy[ch] + b[ch] * x[ch] + k[ch];
 }
 
 static void
@@ -769,50 +824,73 @@ bn_backward (HgContext *ctx,
              gboolean   dx_add,
              gboolean   need_dw)
 {
-  const HgNode *node = &ctx->arch->nodes[i];
-  const HgStep *st = &ctx->plan->steps[i];
-  BnJob         j;
-  int           c = node->shape.c;
-  int           tasks;
-  double       *sums = NULL;
+  const HgNode      *node = &ctx->arch->nodes[i];
+  const HgStep      *st = &ctx->plan->steps[i];
+  HgNodeState       *state = &ctx->node_state[i];
+  BnJob              j;
+  int                c = node->shape.c;
+  int                tasks = bn_setup (&j, ctx, i, n);
+  g_autofree double *sums = g_new0 (double, 2 * c);
+  g_autofree float  *coef = g_new0 (float, 3 * c);
+  gboolean           batch_stats = ctx->mode != HG_MODE_INFERENCE;
+  double             m = (double) j.rows;
 
-  bn_setup (&j, ctx, i, n);
   j.dy = ctx->dy[i];
   j.dx = dx;
   j.dx_add = dx_add;
-  j.mean = ctx->node_state[i].mean;
-  j.invstd = ctx->node_state[i].invstd;
-  tasks = ceil_div (j.rows, j.rows_per_task);
+  j.shift_by = state->mean;
 
-  if (need_dw || ctx->mode != HG_MODE_INFERENCE)
+  if (st->scale != NULL)
     {
-      sums = g_new (double, 2 * c);
-      zero_dacc (ctx, 2 * c);
-      hg_parallel_for (tasks, bn_grad_sums_task, &j);
-      reduce_dacc (ctx, 2 * c, sums);
-      j.sums = sums;
-      if (need_dw)
-        for (int ch = 0; ch < c; ch++)
-          {
-            ctx->grads[node->t.weight + ch] += (float) sums[c + ch];
-            ctx->grads[node->t.bias + ch] += (float) sums[ch];
-          }
+      /* fused inference plan: dx = dy·γ/√(σ²+ε), masked by a fused ReLU */
+      for (int ch = 0; ch < c; ch++)
+        coef[ch] = st->scale[ch];
+      if (st->relu)
+        mask_relu (j.dy, j.y, j.rows * c);
+    }
+  else
+    {
+      if (need_dw || batch_stats)
+        {
+          zero_dacc (ctx, 2 * c);
+          hg_parallel_for (tasks, bn_grad_sums_task, &j);
+          reduce_dacc (ctx, 2 * c, sums);
+        }
+      else if (st->relu)
+        mask_relu (j.dy, j.y, j.rows * c);
+
+      for (int ch = 0; ch < c; ch++)
+        {
+          double mu = state->mean[ch], inv = state->invstd[ch];
+          double sum_dy = sums[ch], sum_dy_xhat = inv * sums[c + ch];
+
+          if (need_dw)
+            {
+              ctx->grads[node->t.weight + ch] += (float) sum_dy_xhat;
+              ctx->grads[node->t.bias + ch] += (float) sum_dy;
+            }
+          if (batch_stats)
+            {
+              /* dx = γ·invstd·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), x̂ = (x − μ)·invstd */
+              double g = st->w[ch] * inv;
+
+              coef[ch] = (float) g;
+              coef[c + ch] = (float) (-g * inv * sum_dy_xhat / m);
+              coef[2 * c + ch] = (float) (g * (inv * mu * sum_dy_xhat - sum_dy) / m);
+            }
+          else
+            /* running statistics are constants: dx = dy·γ/√(σ²+ε) */
+            coef[ch] = (float) (st->w[ch] * inv);
+        }
     }
 
   if (dx != NULL)
     {
-      if (ctx->mode == HG_MODE_INFERENCE)
-        {
-          /* y = x·scale + shift: dx = dy·γ/√(σ²+ε), running statistics
-           * being constants. */
-          j.scale = st->scale != NULL ? st->scale : ctx->node_state[i].scale;
-          hg_parallel_for (tasks, bn_dx_affine_task, &j);
-        }
-      else
-        hg_parallel_for (tasks, bn_dx_batch_task, &j);
+      j.a = coef;
+      j.b = coef + c;
+      j.k = coef + 2 * c;
+      hg_parallel_for (tasks, bn_dx_task, &j);
     }
-
-  g_free (sums);
 }
 
 /* ---- elementwise: relu, dropout, add, concat ------------------------------ */
@@ -940,7 +1018,6 @@ typedef struct
   gboolean      by_image; /* windows overlap: one image per task */
   const float  *x;
   float        *y;
-  gint32       *argmax;
   const float  *dy;
   float        *dx;
 } PoolJob;
@@ -969,6 +1046,10 @@ pool_range (PoolJob *j,
     }
 }
 
+/* Max pooling keeps no indices: the backward pass finds, in each window,
+ * the first element equal to the maximum (scanning in the same order as
+ * the forward pass, which keeps the first of equal maxima), so the
+ * forward pass is a plain vectorised max. */
 static void
 maxpool_forward_task (gpointer data,
                       int      task,
@@ -982,20 +1063,32 @@ maxpool_forward_task (gpointer data,
     {
       const float *x = j->x + (gsize) img * shape_size (j->in);
       float       *y = j->y + (gsize) img * shape_size (j->out);
-      gint32      *am = j->argmax + (gsize) img * shape_size (j->out);
+
+      if (j->k == 2 && j->s == 2 && j->p == 0)
+        {
+          gsize row = (gsize) j->in.w * C;
+
+          for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = 0; ox < j->out.w; ox++)
+              {
+                const float *restrict a = x + ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
+                const float *restrict b = a + C;
+                const float *restrict c = a + row;
+                const float *restrict d = c + C;
+                float *restrict yo = y + ((gsize) oy * j->out.w + ox) * C;
+
+                for (int ch = 0; ch < C; ch++)
+                  yo[ch] = MAX (MAX (a[ch], b[ch]), MAX (c[ch], d[ch]));
+              }
+          continue;
+        }
 
       for (int oy = oy0; oy < oy1; oy++)
         for (int ox = 0; ox < j->out.w; ox++)
           {
-            gsize   o = ((gsize) oy * j->out.w + ox) * C;
-            float  *yo = y + o;
-            gint32 *ao = am + o;
+            float   *yo = y + ((gsize) oy * j->out.w + ox) * C;
+            gboolean first = TRUE;
 
-            for (int c = 0; c < C; c++)
-              {
-                yo[c] = -INFINITY;
-                ao[c] = -1;
-              }
             for (int ky = 0; ky < j->k; ky++)
               {
                 int iy = oy * j->s - j->p + ky;
@@ -1005,19 +1098,14 @@ maxpool_forward_task (gpointer data,
                 for (int kx = 0; kx < j->k; kx++)
                   {
                     int          ix = ox * j->s - j->p + kx;
-                    gint32       base;
                     const float *xi;
 
                     if (ix < 0 || ix >= j->in.w)
                       continue;
-                    base = (gint32) (((gsize) iy * j->in.w + ix) * C);
-                    xi = x + base;
+                    xi = x + ((gsize) iy * j->in.w + ix) * C;
                     for (int c = 0; c < C; c++)
-                      if (xi[c] > yo[c] || ao[c] < 0)
-                        {
-                          yo[c] = xi[c];
-                          ao[c] = base + c;
-                        }
+                      yo[c] = first ? xi[c] : MAX (yo[c], xi[c]);
+                    first = FALSE;
                   }
               }
           }
@@ -1030,19 +1118,49 @@ maxpool_backward_task (gpointer data,
                        int      worker)
 {
   PoolJob *j = data;
-  int      img0, img1, oy0, oy1;
+  int      img0, img1, oy0, oy1, C = j->in.c;
 
   pool_range (j, task, &img0, &img1, &oy0, &oy1);
   for (int img = img0; img < img1; img++)
     {
-      gsize         o0 = (gsize) img * shape_size (j->out);
-      const float  *dy = j->dy + o0;
-      const gint32 *am = j->argmax + o0;
-      float        *dx = j->dx + (gsize) img * shape_size (j->in);
-      gsize         e0 = (gsize) oy0 * j->out.w * j->out.c, e1 = (gsize) oy1 * j->out.w * j->out.c;
+      const float *x = j->x + (gsize) img * shape_size (j->in);
+      const float *y = j->y + (gsize) img * shape_size (j->out);
+      const float *dy = j->dy + (gsize) img * shape_size (j->out);
+      float       *dx = j->dx + (gsize) img * shape_size (j->in);
 
-      for (gsize e = e0; e < e1; e++)
-        dx[am[e]] += dy[e];
+      for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < j->out.w; ox++)
+          {
+            gsize o = ((gsize) oy * j->out.w + ox) * C;
+
+            for (int c = 0; c < C; c++)
+              {
+                gboolean found = FALSE;
+
+                for (int ky = 0; ky < j->k && !found; ky++)
+                  {
+                    int iy = oy * j->s - j->p + ky;
+
+                    if (iy < 0 || iy >= j->in.h)
+                      continue;
+                    for (int kx = 0; kx < j->k; kx++)
+                      {
+                        int   ix = ox * j->s - j->p + kx;
+                        gsize e;
+
+                        if (ix < 0 || ix >= j->in.w)
+                          continue;
+                        e = ((gsize) iy * j->in.w + ix) * C + c;
+                        if (x[e] == y[o + c])
+                          {
+                            dx[e] += dy[o + c];
+                            found = TRUE;
+                            break;
+                          }
+                      }
+                  }
+              }
+          }
     }
 }
 
@@ -1120,7 +1238,6 @@ pool_setup (PoolJob   *j,
   j->by_image = j->s < j->k;
   j->x = node_y (ctx, node->inputs[0]);
   j->y = ctx->y[i];
-  j->argmax = ctx->node_state[i].argmax;
   if (j->by_image)
     return n;
   j->rows_per_task = MAX (1, ROWS_PER_TASK_FLOATS / (j->out.w * j->out.c * j->k * j->k));
@@ -1272,7 +1389,6 @@ hg_context_free (HgContext *ctx)
       g_free (ctx->y[i]);
       g_free (ctx->dy[i]);
       g_free (ctx->node_state[i].mean);
-      g_free (ctx->node_state[i].argmax);
       g_free (ctx->node_state[i].mask);
     }
   for (int w = 0; w < HG_MAX_WORKERS; w++)
@@ -1281,6 +1397,7 @@ hg_context_free (HgContext *ctx)
       g_free (ctx->work[w].dcol);
       g_free (ctx->work[w].acc);
       g_free (ctx->work[w].dacc);
+      g_free (ctx->work[w].sums);
     }
   g_free (ctx->y);
   g_free (ctx->dy);
@@ -1363,14 +1480,6 @@ ensure_forward_buffers (HgContext *ctx,
       if (!g_size_checked_mul (&count, shape_size (node->shape), (gsize) n) ||
           !ensure (&ctx->y[i], &ctx->y_cap[i], count))
         return FALSE;
-      if (node->op == HG_OP_MAXPOOL && ctx->node_state[i].argmax_cap < count)
-        {
-          g_free (ctx->node_state[i].argmax);
-          ctx->node_state[i].argmax = g_try_new (gint32, count);
-          ctx->node_state[i].argmax_cap = ctx->node_state[i].argmax != NULL ? count : 0;
-          if (ctx->node_state[i].argmax == NULL)
-            return FALSE;
-        }
       if (node->op == HG_OP_DROPOUT &&
           !ensure (&ctx->node_state[i].mask, &ctx->node_state[i].mask_cap, count))
         return FALSE;

@@ -991,10 +991,47 @@ plan_alloc (HgModel *model,
   return plan;
 }
 
+/* Counts the readers of each node; reader[i] is the last one. */
+static void
+count_readers (HgArch *arch,
+               int    *readers,
+               int    *reader)
+{
+  for (int i = 1; i < arch->n_nodes; i++)
+    for (int j = 0; j < arch->nodes[i].n_inputs; j++)
+      {
+        readers[arch->nodes[i].inputs[j]]++;
+        reader[arch->nodes[i].inputs[j]] = i;
+      }
+}
+
+/* Training and exact inference: every node runs on the model's own
+ * weights, except that a ReLU that is the sole reader of a conv, dense or
+ * batch-norm node runs as that node's epilogue (its backward pass is the
+ * same mask, taken from the fused output). */
 HgPlan *
 hg_model_new_exact_plan (HgModel *model)
 {
-  return plan_alloc (model, FALSE);
+  HgArch *arch = model->arch;
+  HgPlan *plan = plan_alloc (model, FALSE);
+  int    *readers = g_new0 (int, arch->n_nodes);
+  int    *reader = g_new0 (int, arch->n_nodes);
+
+  count_readers (arch, readers, reader);
+  for (int i = 1; i < arch->n_nodes; i++)
+    {
+      HgOpType op = arch->nodes[i].op;
+
+      if ((op == HG_OP_CONV2D || op == HG_OP_DENSE || op == HG_OP_BATCHNORM) && readers[i] == 1 &&
+          arch->nodes[reader[i]].op == HG_OP_RELU)
+        {
+          plan->steps[i].relu = TRUE;
+          plan->steps[reader[i]].alias = i;
+        }
+    }
+  g_free (readers);
+  g_free (reader);
+  return plan;
 }
 
 /* Inference only: fold each batch norm that is the sole reader of a
@@ -1012,12 +1049,7 @@ build_inference_plan (HgModel *model)
   int    *reader = g_new0 (int, arch->n_nodes);
   gsize   storage = 0, used = 0;
 
-  for (int i = 1; i < arch->n_nodes; i++)
-    for (int j = 0; j < arch->nodes[i].n_inputs; j++)
-      {
-        readers[arch->nodes[i].inputs[j]]++;
-        reader[arch->nodes[i].inputs[j]] = i;
-      }
+  count_readers (arch, readers, reader);
 
   for (int i = 0; i < arch->n_nodes; i++)
     {
