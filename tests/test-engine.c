@@ -25,6 +25,12 @@ static const OpCase op_cases[] = {
   { "conv3x3-stride2",
     "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"stride\":2,\"padding\":1,\"bias\":false}",
     7, 7, 3 },
+  /* fewer output than input channels: dx gathered, dy masked by the ReLU first */
+  { "conv3x3-gather",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":3,\"kernel\":3,\"padding\":1},"
+    "{\"name\":\"b\",\"op\":\"relu\"}",
+    5, 6, 5 },
+  { "conv5x5-gather", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":2,\"kernel\":5,\"padding\":1}", 7, 6, 4 },
   { "conv1x1", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":5,\"kernel\":1}", 4, 4, 3 },
   { "conv1x1-stride2", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":5,\"kernel\":1,\"stride\":2}", 5, 5, 3 },
   { "conv5x5", "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":3,\"kernel\":5,\"padding\":2}", 6, 6, 2 },

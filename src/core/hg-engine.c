@@ -27,7 +27,7 @@
  * need not be. */
 
 #define ROWS_PER_TASK_FLOATS 16384 /* elementwise ops: floats per task */
-#define COL_BLOCK_FLOATS 65536     /* conv: im2col floats per band (256 KiB) */
+#define COL_BLOCK_FLOATS 131072    /* conv: im2col floats per band (512 KiB of 2 MiB L2) */
 #define PREDICT_SLICE 64
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -153,7 +153,7 @@ input_backward_task (gpointer data,
 
 /* ---- conv2d ------------------------------------------------------------- */
 
-typedef struct
+typedef struct _ConvJob
 {
   HgContext    *ctx;
   const HgNode *node;
@@ -163,6 +163,8 @@ typedef struct
   int           K; /* k·k·C */
   gboolean      pointwise;
   int           band_rows, bands, phase;
+  gboolean      bands_all; /* every band in one pass (no dx scattered) */
+  gboolean      relu;      /* dy still to be masked by a fused ReLU */
   gsize         rows_per_task, rows;
   const float  *x;
   float        *y;
@@ -170,6 +172,9 @@ typedef struct
   float        *dyw; /* dy, masked in place when a ReLU was fused */
   float        *dx;
   gboolean      dx_add, need_dx, need_dw;
+  /* the input gradient as a convolution of dy (stride 1 only) */
+  const struct _ConvJob *dual;
+  const float  *wt; /* [C][k·k·OC]: W flipped and transposed */
 } ConvJob;
 
 static void
@@ -315,7 +320,10 @@ conv_setup (ConvJob   *j,
 
   if (j->pointwise)
     {
+      /* cache-sized blocks, but at least four per worker */
       j->rows_per_task = MAX (64, COL_BLOCK_FLOATS / MAX (j->in.c, j->oc));
+      j->rows_per_task = MIN (j->rows_per_task,
+                              MAX (64, j->rows / (4 * (gsize) hg_threads_get_n_workers ())));
       return;
     }
 
@@ -414,7 +422,7 @@ conv_backward_task (gpointer data,
       float       *dyb = j->dyw + r0 * j->oc;
       const float *x = j->x + r0 * j->in.c;
 
-      if (st->relu)
+      if (j->relu)
         mask_relu (dyb, j->y + r0 * j->oc, r * j->oc);
       if (j->need_dw)
         {
@@ -429,14 +437,15 @@ conv_backward_task (gpointer data,
     }
 
   {
-    int    per_image = j->phase == 0 ? (j->bands + 1) / 2 : j->bands / 2;
-    int    img = task / per_image, band = 2 * (task % per_image) + j->phase;
+    int    per_image = j->bands_all ? j->bands : j->phase == 0 ? (j->bands + 1) / 2 : j->bands / 2;
+    int    img = task / per_image;
+    int    band = j->bands_all ? task % per_image : 2 * (task % per_image) + j->phase;
     int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
     gsize  bp = (gsize) (oy1 - oy0) * j->out.w;
     gsize  row0 = ((gsize) img * j->out.h + oy0) * j->out.w;
     float *dyb = j->dyw + row0 * j->oc;
 
-    if (st->relu)
+    if (j->relu)
       mask_relu (dyb, j->y + row0 * j->oc, bp * j->oc);
 
     if (j->need_dw)
@@ -459,6 +468,41 @@ conv_backward_task (gpointer data,
   }
 }
 
+/* dx for a stride-1 convolution, gathered rather than scattered:
+ * dx = conv (dy, W flipped and transposed, padding k − 1 − p), one band of
+ * dx rows per task. Its im2col block has k·k·OC columns where col2im's has
+ * k·k·C, and no two tasks write the same element. */
+static void
+conv_dx_gather_task (gpointer data,
+                     int      task,
+                     int      worker)
+{
+  const ConvJob *j = data;
+  const ConvJob *d = j->dual; /* input: dy (out shape), output: dx (in shape) */
+  HgScratch     *sc = &j->ctx->work[worker];
+  int            img = task / d->bands, band = task % d->bands;
+  int            y0 = band * d->band_rows, y1 = MIN (y0 + d->band_rows, d->out.h);
+  gsize          bp = (gsize) (y1 - y0) * d->out.w;
+  gsize          row0 = ((gsize) img * d->out.h + y0) * d->out.w;
+  float         *col = scratch (sc, &sc->col, &sc->col_cap, bp * d->K);
+
+  im2col_band (d, j->dyw + (gsize) img * shape_size (j->out), y0, y1, col);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) bp, j->in.c, d->K, 1.0f, col, d->K,
+               j->wt, d->K, j->dx_add ? 1.0f : 0.0f, j->dx + row0 * j->in.c, j->in.c);
+}
+
+static void
+conv_mask_task (gpointer data,
+                int      task,
+                int      worker)
+{
+  const ConvJob *j = data;
+  gsize          per = (gsize) ROWS_PER_TASK_FLOATS;
+  gsize          e0 = (gsize) task * per, count = j->rows * j->oc;
+
+  mask_relu (j->dyw + e0, j->y + e0, MIN (per, count - e0));
+}
+
 static void
 conv_backward (HgContext *ctx,
                int        i,
@@ -479,6 +523,7 @@ conv_backward (HgContext *ctx,
   j.dx_add = dx_add;
   j.need_dx = dx != NULL;
   j.need_dw = need_dw;
+  j.relu = j.step->relu;
   wsize = (gsize) j.oc * j.K;
 
   if (need_dw)
@@ -492,6 +537,52 @@ conv_backward (HgContext *ctx,
 
   if (j.pointwise)
     hg_parallel_for (ceil_div (j.rows, j.rows_per_task), conv_backward_task, &j);
+  else if (j.stride == 1 && j.oc <= j.in.c)
+    {
+      /* Fewer output than input channels: gather dx (see
+       * conv_dx_gather_task); dW as usual, without the dx part. */
+      ConvJob           d;
+      g_autofree float *wt = NULL;
+      int               k = j.k, C = j.in.c, oc = j.oc;
+
+      if (j.relu)
+        {
+          hg_parallel_for (ceil_div (j.rows * j.oc, ROWS_PER_TASK_FLOATS), conv_mask_task, &j);
+          j.relu = FALSE; /* dy is masked now */
+        }
+      if (need_dw)
+        {
+          j.need_dx = FALSE;
+          j.phase = 0;
+          j.bands_all = TRUE;
+          hg_parallel_for (n * j.bands, conv_backward_task, &j);
+          j.bands_all = FALSE;
+        }
+      if (dx != NULL)
+        {
+          d = j;
+          d.in = j.out;
+          d.out = j.in;
+          d.pad = k - 1 - j.pad;
+          d.K = k * k * oc;
+          d.band_rows = MIN (MAX (k, COL_BLOCK_FLOATS / (d.K * d.out.w)), d.out.h);
+          d.bands = ceil_div (d.out.h, d.band_rows);
+          wt = g_new (float, (gsize) C * d.K);
+          {
+            const float *w = j.step->w;
+
+            for (int c = 0; c < C; c++)
+              for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
+                  for (int o = 0; o < oc; o++)
+                    wt[(((gsize) c * k + ky) * k + kx) * oc + o] =
+                      w[(((gsize) o * k + (k - 1 - ky)) * k + (k - 1 - kx)) * C + c];
+          }
+          j.dual = &d;
+          j.wt = wt;
+          hg_parallel_for (n * d.bands, conv_dx_gather_task, &j);
+        }
+    }
   else
     {
       if (j.need_dx && !dx_add)
@@ -1127,6 +1218,38 @@ maxpool_backward_task (gpointer data,
       const float *y = j->y + (gsize) img * shape_size (j->out);
       const float *dy = j->dy + (gsize) img * shape_size (j->out);
       float       *dx = j->dx + (gsize) img * shape_size (j->in);
+
+      if (j->k == 2 && j->s == 2 && j->p == 0)
+        {
+          gsize row = (gsize) j->in.w * C;
+
+          for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = 0; ox < j->out.w; ox++)
+              {
+                gsize                 i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
+                gsize                 o = ((gsize) oy * j->out.w + ox) * C;
+                const float *restrict xa = x + i00, *restrict xb = xa + C;
+                const float *restrict xc = xa + row;
+                float *restrict       da = dx + i00, *restrict db = da + C;
+                float *restrict       dc = da + row, *restrict dd = dc + C;
+                const float *restrict yo = y + o, *restrict g = dy + o;
+
+                for (int ch = 0; ch < C; ch++)
+                  {
+                    float v = yo[ch];
+                    int   ta = xa[ch] == v;
+                    int   tb = !ta && xb[ch] == v;
+                    int   tc = !ta && !tb && xc[ch] == v;
+                    int   td = !ta && !tb && !tc;
+
+                    da[ch] += ta ? g[ch] : 0.0f;
+                    db[ch] += tb ? g[ch] : 0.0f;
+                    dc[ch] += tc ? g[ch] : 0.0f;
+                    dd[ch] += td ? g[ch] : 0.0f;
+                  }
+              }
+          continue;
+        }
 
       for (int oy = oy0; oy < oy1; oy++)
         for (int ox = 0; ox < j->out.w; ox++)

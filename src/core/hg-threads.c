@@ -52,6 +52,17 @@ cpu_relax (void)
 #endif
 }
 
+/* Spins briefly, then yields: on a loaded machine the thread we wait for
+ * may need our core to finish. */
+static inline void
+wait_a_little (int *spins)
+{
+  if (++*spins < SPIN_ITERATIONS)
+    cpu_relax ();
+  else
+    g_thread_yield ();
+}
+
 static void
 run_tasks (Pool          *p,
            HgParallelFunc fn,
@@ -233,6 +244,7 @@ hg_parallel_for (int            n_tasks,
                  gpointer       data)
 {
   Pool *p;
+  int   spins;
 
   ensure_settings ();
   p = pool;
@@ -250,8 +262,9 @@ hg_parallel_for (int            n_tasks,
     }
 
   g_mutex_lock (&p->lock);
+  spins = 0;
   while (g_atomic_int_get (&p->active) > 0) /* late helpers of the last job */
-    cpu_relax ();
+    wait_a_little (&spins);
   p->fn = fn;
   p->data = data;
   p->n_tasks = n_tasks;
@@ -264,8 +277,9 @@ hg_parallel_for (int            n_tasks,
   run_tasks (p, fn, data, n_tasks, 0);
 
   /* Only tasks a helper already started can be outstanding. */
+  spins = 0;
   while (g_atomic_int_get (&p->done) < n_tasks)
-    cpu_relax ();
+    wait_a_little (&spins);
 
   g_mutex_unlock (&p->busy);
 }
