@@ -41,6 +41,8 @@ static const OpCase op_cases[] = {
     5, 5, 3 },
   { "relu", "{\"name\":\"a\",\"op\":\"relu\"}", 4, 4, 3 },
   { "maxpool", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":2}", 6, 6, 3 },
+  /* odd sizes: the last row and column are in no window */
+  { "maxpool-odd", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":2}", 7, 5, 3 },
   { "maxpool-overlap", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":3,\"stride\":2,\"padding\":1}", 7, 7, 2 },
   { "avgpool", "{\"name\":\"a\",\"op\":\"avgpool\",\"kernel\":2}", 6, 6, 3 },
   { "avgpool-overlap", "{\"name\":\"a\",\"op\":\"avgpool\",\"kernel\":3,\"stride\":1,\"padding\":1}", 5, 5, 2 },

@@ -28,6 +28,7 @@
 
 #define ROWS_PER_TASK_FLOATS 16384 /* elementwise ops: floats per task */
 #define COL_BLOCK_FLOATS 131072    /* conv: im2col floats per band (512 KiB of 2 MiB L2) */
+#define MAX_BAND_PIXELS 1024       /* conv: output pixels per band */
 #define PREDICT_SLICE 64
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -174,7 +175,7 @@ typedef struct _ConvJob
   gboolean      dx_add, need_dx, need_dw;
   /* the input gradient as a convolution of dy (stride 1 only) */
   const struct _ConvJob *dual;
-  const float  *wt; /* [C][k·k·OC]: W flipped and transposed */
+  const float           *wt; /* [C][k·k·OC]: W flipped and transposed */
 } ConvJob;
 
 static void
@@ -330,6 +331,9 @@ conv_setup (ConvJob   *j,
   /* Bands of whole output rows, at least k rows so that bands two apart
    * never touch the same input rows (see col2im). */
   rows_per_band = MAX (1, COL_BLOCK_FLOATS / (j->K * j->out.w));
+  /* sgemm runs at its single-core peak for 128–1024 rows and loses up to
+   * half beyond (measured on the conv shapes of the built-in nets) */
+  rows_per_band = MIN (rows_per_band, MAX (1, MAX_BAND_PIXELS / j->out.w));
   rows_per_band = MAX (rows_per_band, j->k);
   rows_per_band = MIN (rows_per_band, j->out.h);
   j->band_rows = rows_per_band;
@@ -437,7 +441,8 @@ conv_backward_task (gpointer data,
     }
 
   {
-    int    per_image = j->bands_all ? j->bands : j->phase == 0 ? (j->bands + 1) / 2 : j->bands / 2;
+    int    per_image = j->bands_all ? j->bands : j->phase == 0 ? (j->bands + 1) / 2
+                                                               : j->bands / 2;
     int    img = task / per_image;
     int    band = j->bands_all ? task % per_image : 2 * (task % per_image) + j->phase;
     int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
@@ -567,7 +572,7 @@ conv_backward (HgContext *ctx,
           d.K = k * k * oc;
           d.band_rows = MIN (MAX (k, COL_BLOCK_FLOATS / (d.K * d.out.w)), d.out.h);
           d.bands = ceil_div (d.out.h, d.band_rows);
-          wt = g_new (float, (gsize) C * d.K);
+          wt = g_new (float, (gsize) C *d.K);
           {
             const float *w = j.step->w;
 
@@ -576,7 +581,7 @@ conv_backward (HgContext *ctx,
                 for (int kx = 0; kx < k; kx++)
                   for (int o = 0; o < oc; o++)
                     wt[(((gsize) c * k + ky) * k + kx) * oc + o] =
-                      w[(((gsize) o * k + (k - 1 - ky)) * k + (k - 1 - kx)) * C + c];
+                        w[(((gsize) o * k + (k - 1 - ky)) * k + (k - 1 - kx)) * C + c];
           }
           j.dual = &d;
           j.wt = wt;
@@ -1106,7 +1111,8 @@ typedef struct
   HgShape       in, out;
   int           k, s, p;
   int           n, rows_per_task, per_image;
-  gboolean      by_image; /* windows overlap: one image per task */
+  gboolean      by_image;
+  gboolean      add; /* backward: add into dx (else dx is uninitialised) */ /* windows overlap: one image per task */
   const float  *x;
   float        *y;
   const float  *dy;
@@ -1226,12 +1232,12 @@ maxpool_backward_task (gpointer data,
           for (int oy = oy0; oy < oy1; oy++)
             for (int ox = 0; ox < j->out.w; ox++)
               {
-                gsize                 i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
-                gsize                 o = ((gsize) oy * j->out.w + ox) * C;
+                gsize i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
+                gsize o = ((gsize) oy * j->out.w + ox) * C;
                 const float *restrict xa = x + i00, *restrict xb = xa + C;
                 const float *restrict xc = xa + row;
-                float *restrict       da = dx + i00, *restrict db = da + C;
-                float *restrict       dc = da + row, *restrict dd = dc + C;
+                float *restrict da = dx + i00, *restrict db = da + C;
+                float *restrict dc = da + row, *restrict dd = dc + C;
                 const float *restrict yo = y + o, *restrict g = dy + o;
 
                 for (int ch = 0; ch < C; ch++)
@@ -1242,12 +1248,33 @@ maxpool_backward_task (gpointer data,
                     int   tc = !ta && !tb && xc[ch] == v;
                     int   td = !ta && !tb && !tc;
 
-                    da[ch] += ta ? g[ch] : 0.0f;
-                    db[ch] += tb ? g[ch] : 0.0f;
-                    dc[ch] += tc ? g[ch] : 0.0f;
-                    dd[ch] += td ? g[ch] : 0.0f;
+                    if (j->add)
+                      {
+                        da[ch] += ta ? g[ch] : 0.0f;
+                        db[ch] += tb ? g[ch] : 0.0f;
+                        dc[ch] += tc ? g[ch] : 0.0f;
+                        dd[ch] += td ? g[ch] : 0.0f;
+                      }
+                    else
+                      {
+                        da[ch] = ta ? g[ch] : 0.0f;
+                        db[ch] = tb ? g[ch] : 0.0f;
+                        dc[ch] = tc ? g[ch] : 0.0f;
+                        dd[ch] = td ? g[ch] : 0.0f;
+                      }
                   }
               }
+          if (!j->add)
+            {
+              /* an odd last column or row is in no window: its gradient is 0 */
+              for (int oy = oy0; oy < oy1 && j->in.w > 2 * j->out.w; oy++)
+                for (int r = 2 * oy; r < 2 * oy + 2; r++)
+                  memset (dx + ((gsize) r * j->in.w + 2 * j->out.w) * C, 0,
+                          (gsize) (j->in.w - 2 * j->out.w) * C * sizeof (float));
+              if (oy1 == j->out.h && j->in.h > 2 * j->out.h)
+                memset (dx + (gsize) 2 * j->out.h * row, 0,
+                        (gsize) (j->in.h - 2 * j->out.h) * row * sizeof (float));
+            }
           continue;
         }
 
@@ -1616,13 +1643,15 @@ run_pool (HgContext     *ctx,
           int            n,
           HgParallelFunc fn,
           const float   *dy,
-          float         *dx)
+          float         *dx,
+          gboolean       add)
 {
   PoolJob j;
   int     tasks = pool_setup (&j, ctx, i, n);
 
   j.dy = dy;
   j.dx = dx;
+  j.add = add;
   hg_parallel_for (tasks, fn, &j);
 }
 
@@ -1683,10 +1712,10 @@ forward_node (HgContext   *ctx,
         break;
       }
     case HG_OP_MAXPOOL:
-      run_pool (ctx, i, n, maxpool_forward_task, NULL, NULL);
+      run_pool (ctx, i, n, maxpool_forward_task, NULL, NULL, FALSE);
       break;
     case HG_OP_AVGPOOL:
-      run_pool (ctx, i, n, avgpool_task, NULL, NULL);
+      run_pool (ctx, i, n, avgpool_task, NULL, NULL, FALSE);
       break;
     case HG_OP_GLOBAL_AVGPOOL:
       gap_forward (ctx, i, n);
@@ -1833,11 +1862,15 @@ backward_node (HgContext *ctx,
     case HG_OP_MAXPOOL:
       if (dx != NULL)
         {
-          if (!add)
+          gboolean windows = node->p.pool.kernel == 2 && node->p.pool.stride == 2 &&
+                             node->p.pool.padding == 0;
+
+          /* the 2×2 path writes every element; the general one adds */
+          if (!add && !windows)
             memset (dx, 0,
                     (gsize) n * shape_size (ctx->arch->nodes[node->inputs[0]].shape) *
                         sizeof (float));
-          run_pool (ctx, i, n, maxpool_backward_task, ctx->dy[i], dx);
+          run_pool (ctx, i, n, maxpool_backward_task, ctx->dy[i], dx, add || !windows);
         }
       break;
     case HG_OP_AVGPOOL:
@@ -1847,7 +1880,7 @@ backward_node (HgContext *ctx,
             memset (dx, 0,
                     (gsize) n * shape_size (ctx->arch->nodes[node->inputs[0]].shape) *
                         sizeof (float));
-          run_pool (ctx, i, n, avgpool_task, ctx->dy[i], dx);
+          run_pool (ctx, i, n, avgpool_task, ctx->dy[i], dx, TRUE);
         }
       break;
     case HG_OP_GLOBAL_AVGPOOL:
