@@ -620,6 +620,61 @@ test_threads (void)
     }
 }
 
+/* A batch gives each sample's own input gradient, and the sum of their
+ * parameter gradients (inference mode: samples are independent). Batches
+ * of small maps run several images per task, a path single samples
+ * never take. */
+static void
+test_batch_equals_singles (void)
+{
+  static const char *const archs[] = { "densenet:size=20,growth=4,layers=2", "resnet:size=20,width=4",
+                                       "cnn:size=24,width=4" };
+
+  for (gsize a = 0; a < G_N_ELEMENTS (archs); a++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (HgModel) model = hg_model_new_from_arch (archs[a], 4, &error);
+      g_autoptr (HgContext) ctx = hg_context_new (model);
+      enum
+      {
+        N = 16
+      };
+      int               h, w, c, labels[N];
+      gsize             in_size, n_params;
+      g_autofree float *x = NULL, *gx = NULL, *g1 = NULL, *grads = NULL;
+      const float      *sum;
+
+      g_assert_no_error (error);
+      hg_model_get_input_size (model, &h, &w, &c);
+      in_size = (gsize) h * w * c;
+      x = g_new (float, N *in_size);
+      gx = g_new (float, N *in_size);
+      g1 = g_new (float, in_size);
+      rng_state = 8;
+      for (gsize i = 0; i < N * in_size; i++)
+        x[i] = uniform ();
+      for (int i = 0; i < N; i++)
+        labels[i] = i % 2;
+
+      hg_context_zero_grads (ctx);
+      hg_context_loss_backward (ctx, HG_MODE_INFERENCE, HG_PASS_PARAM_GRADS, x, N, labels, NULL, gx);
+      hg_context_get_grads (ctx, &n_params);
+      grads = g_memdup2 (hg_context_get_grads (ctx, NULL), n_params * sizeof (float));
+      hg_context_zero_grads (ctx);
+      for (int i = 0; i < N; i++)
+        {
+          hg_context_loss_backward (ctx, HG_MODE_INFERENCE, HG_PASS_PARAM_GRADS, x + i * in_size, 1,
+                                    labels + i, NULL, g1);
+          for (gsize e = 0; e < in_size; e++)
+            g_assert_cmpfloat_with_epsilon (g1[e], gx[i * in_size + e],
+                                            1e-5 + 1e-4 * fabsf (g1[e]));
+        }
+      sum = hg_context_get_grads (ctx, NULL);
+      for (gsize e = 0; e < n_params; e++)
+        g_assert_cmpfloat_with_epsilon (sum[e], grads[e], 1e-4 * (1.0 + fabsf (grads[e])));
+    }
+}
+
 /* hg_model_predict slices big batches and agrees with one forward pass;
  * a batch of 1 agrees with the same sample inside a batch. */
 static void
@@ -671,6 +726,7 @@ main (int   argc,
   g_test_add_func ("/hg/engine/fused-matches-exact", test_fused_matches_exact);
   g_test_add_func ("/hg/engine/loss-input-grad", test_loss_input_grad);
   g_test_add_func ("/hg/engine/predict-slices", test_predict_slices);
+  g_test_add_func ("/hg/engine/batch-equals-singles", test_batch_equals_singles);
   g_test_add_func ("/hg/engine/overfit", test_overfit);
   g_test_add_func ("/hg/engine/optimizer-sgd", test_optimizer_sgd);
   g_test_add_func ("/hg/engine/lr-schedule", test_lr_schedule);

@@ -163,9 +163,10 @@ typedef struct _ConvJob
   int           k, stride, pad, oc;
   int           K; /* k·k·C */
   gboolean      pointwise;
+  int           n; /* images */
   int           band_rows, bands, phase;
-  gboolean      bands_all; /* every band in one pass (no dx scattered) */
-  gboolean      relu;      /* dy still to be masked by a fused ReLU */
+  int           ipt;  /* whole images per task (small maps), else 1 */
+  gboolean      relu; /* dy still to be masked by a fused ReLU */
   gsize         rows_per_task, rows;
   const float  *x;
   float        *y;
@@ -296,6 +297,92 @@ epilogue (float       *y,
       y[e] = y[e] > 0.0f ? y[e] : 0.0f;
 }
 
+/* Bands of whole output rows, at least k rows so that bands two apart
+ * never touch the same input rows (see col2im); several whole images per
+ * task when images are small, so each sgemm still has enough rows (and
+ * OpenBLAS packs the weights once per task, not once per 36 pixels). */
+static void
+conv_plan_bands (ConvJob *j)
+{
+  int   rows_per_band = MAX (1, COL_BLOCK_FLOATS / (j->K * j->out.w));
+  gsize pixels = (gsize) j->out.h * j->out.w;
+
+  /* sgemm runs at its single-core peak for 128–1024 rows and loses up to
+   * half beyond (measured on the conv shapes of the built-in nets) */
+  rows_per_band = MIN (rows_per_band, MAX (1, MAX_BAND_PIXELS / j->out.w));
+  rows_per_band = MAX (rows_per_band, j->k);
+  rows_per_band = MIN (rows_per_band, j->out.h);
+  j->band_rows = rows_per_band;
+  j->bands = ceil_div (j->out.h, rows_per_band);
+  j->ipt = 1;
+  if (j->bands == 1)
+    {
+      gsize by_rows = MAX_BAND_PIXELS / pixels;
+      gsize by_cache = COL_BLOCK_FLOATS / (pixels * j->K);
+      gsize by_tasks = (gsize) ceil_div (j->n, 4 * (gsize) hg_threads_get_n_workers ());
+
+      j->ipt = (int) MAX (1, MIN (MIN (by_rows, by_cache), by_tasks));
+    }
+}
+
+/* How many tasks a pass over the bands has (phase: see col2im). */
+static int
+conv_n_tasks (const ConvJob *j,
+              int            phase)
+{
+  if (j->ipt > 1)
+    return phase <= 0 ? ceil_div (j->n, j->ipt) : 0;
+  if (phase < 0)
+    return j->n * j->bands;
+  return j->n * (phase == 0 ? (j->bands + 1) / 2 : j->bands / 2);
+}
+
+/* Task → images [img0, img1), output rows [oy0, oy1) of each. phase −1:
+ * every band; 0/1: even/odd bands. */
+static void
+conv_task_range (const ConvJob *j,
+                 int            task,
+                 int            phase,
+                 int           *img0,
+                 int           *img1,
+                 int           *oy0,
+                 int           *oy1)
+{
+  int per_image, band;
+
+  if (j->ipt > 1)
+    {
+      *img0 = task * j->ipt;
+      *img1 = MIN (j->n, *img0 + j->ipt);
+      *oy0 = 0;
+      *oy1 = j->out.h;
+      return;
+    }
+  per_image = phase < 0 ? j->bands : phase == 0 ? (j->bands + 1) / 2
+                                                : j->bands / 2;
+  band = phase < 0 ? task % per_image : 2 * (task % per_image) + phase;
+  *img0 = task / per_image;
+  *img1 = *img0 + 1;
+  *oy0 = band * j->band_rows;
+  *oy1 = MIN (*oy0 + j->band_rows, j->out.h);
+}
+
+/* im2col of the task's rows of every image, one after the other */
+static void
+im2col_task (const ConvJob *j,
+             const float   *x,
+             int            img0,
+             int            img1,
+             int            oy0,
+             int            oy1,
+             float         *col)
+{
+  gsize per_image = (gsize) (oy1 - oy0) * j->out.w * j->K;
+
+  for (int img = img0; img < img1; img++)
+    im2col_band (j, x + (gsize) img * shape_size (j->in), oy0, oy1, col + (img - img0) * per_image);
+}
+
 static void
 conv_setup (ConvJob   *j,
             HgContext *ctx,
@@ -303,7 +390,6 @@ conv_setup (ConvJob   *j,
             int        n)
 {
   const HgNode *node = &ctx->arch->nodes[i];
-  int           rows_per_band;
 
   memset (j, 0, sizeof *j);
   j->ctx = ctx;
@@ -318,6 +404,7 @@ conv_setup (ConvJob   *j,
   j->K = j->k * j->k * j->in.c;
   j->pointwise = j->k == 1 && j->stride == 1 && j->pad == 0;
   j->rows = (gsize) n * j->out.h * j->out.w;
+  j->n = n;
 
   if (j->pointwise)
     {
@@ -328,16 +415,7 @@ conv_setup (ConvJob   *j,
       return;
     }
 
-  /* Bands of whole output rows, at least k rows so that bands two apart
-   * never touch the same input rows (see col2im). */
-  rows_per_band = MAX (1, COL_BLOCK_FLOATS / (j->K * j->out.w));
-  /* sgemm runs at its single-core peak for 128–1024 rows and loses up to
-   * half beyond (measured on the conv shapes of the built-in nets) */
-  rows_per_band = MIN (rows_per_band, MAX (1, MAX_BAND_PIXELS / j->out.w));
-  rows_per_band = MAX (rows_per_band, j->k);
-  rows_per_band = MIN (rows_per_band, j->out.h);
-  j->band_rows = rows_per_band;
-  j->bands = ceil_div (j->out.h, rows_per_band);
+  conv_plan_bands (j);
 }
 
 static void
@@ -361,13 +439,15 @@ conv_forward_task (gpointer data,
     }
 
   {
-    int    img = task / j->bands, band = task % j->bands;
-    int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
-    gsize  bp = (gsize) (oy1 - oy0) * j->out.w;
-    gsize  row0 = ((gsize) img * j->out.h + oy0) * j->out.w;
-    float *col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
+    int    img0, img1, oy0, oy1;
+    gsize  bp, row0;
+    float *col;
 
-    im2col_band (j, j->x + (gsize) img * shape_size (j->in), oy0, oy1, col);
+    conv_task_range (j, task, -1, &img0, &img1, &oy0, &oy1);
+    bp = (gsize) (img1 - img0) * (oy1 - oy0) * j->out.w;
+    row0 = ((gsize) img0 * j->out.h + oy0) * j->out.w;
+    col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
+    im2col_task (j, j->x, img0, img1, oy0, oy1, col);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) bp, j->oc, j->K, 1.0f, col, j->K,
                  st->w, j->K, 0.0f, j->y + row0 * j->oc, j->oc);
     epilogue (j->y + row0 * j->oc, bp, j->oc, st->b, st->relu);
@@ -384,7 +464,7 @@ conv_forward (HgContext *ctx,
   conv_setup (&j, ctx, i, n);
   j.x = node_y (ctx, j.node->inputs[0]);
   j.y = ctx->y[i];
-  hg_parallel_for (j.pointwise ? ceil_div (j.rows, j.rows_per_task) : n * j.bands,
+  hg_parallel_for (j.pointwise ? ceil_div (j.rows, j.rows_per_task) : conv_n_tasks (&j, -1),
                    conv_forward_task, &j);
 }
 
@@ -441,14 +521,14 @@ conv_backward_task (gpointer data,
     }
 
   {
-    int    per_image = j->bands_all ? j->bands : j->phase == 0 ? (j->bands + 1) / 2
-                                                               : j->bands / 2;
-    int    img = task / per_image;
-    int    band = j->bands_all ? task % per_image : 2 * (task % per_image) + j->phase;
-    int    oy0 = band * j->band_rows, oy1 = MIN (oy0 + j->band_rows, j->out.h);
-    gsize  bp = (gsize) (oy1 - oy0) * j->out.w;
-    gsize  row0 = ((gsize) img * j->out.h + oy0) * j->out.w;
-    float *dyb = j->dyw + row0 * j->oc;
+    int    img0, img1, oy0, oy1;
+    gsize  bp, row0;
+    float *dyb;
+
+    conv_task_range (j, task, j->phase, &img0, &img1, &oy0, &oy1);
+    bp = (gsize) (img1 - img0) * (oy1 - oy0) * j->out.w;
+    row0 = ((gsize) img0 * j->out.h + oy0) * j->out.w;
+    dyb = j->dyw + row0 * j->oc;
 
     if (j->relu)
       mask_relu (dyb, j->y + row0 * j->oc, bp * j->oc);
@@ -457,7 +537,7 @@ conv_backward_task (gpointer data,
       {
         float *col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
 
-        im2col_band (j, j->x + (gsize) img * shape_size (j->in), oy0, oy1, col);
+        im2col_task (j, j->x, img0, img1, oy0, oy1, col);
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->oc, j->K, (int) bp, 1.0f, dyb,
                      j->oc, col, j->K, 1.0f, dw, j->K);
         accumulate_bias (dw + wsize, dyb, bp, j->oc);
@@ -468,7 +548,9 @@ conv_backward_task (gpointer data,
 
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) bp, j->K, j->oc, 1.0f, dyb,
                      j->oc, st->w, j->K, 0.0f, dcol, j->K);
-        col2im_band (j, dcol, oy0, oy1, j->dx + (gsize) img * shape_size (j->in));
+        for (int img = img0; img < img1; img++)
+          col2im_band (j, dcol + (gsize) (img - img0) * (oy1 - oy0) * j->out.w * j->K, oy0, oy1,
+                       j->dx + (gsize) img * shape_size (j->in));
       }
   }
 }
@@ -485,13 +567,15 @@ conv_dx_gather_task (gpointer data,
   const ConvJob *j = data;
   const ConvJob *d = j->dual; /* input: dy (out shape), output: dx (in shape) */
   HgScratch     *sc = &j->ctx->work[worker];
-  int            img = task / d->bands, band = task % d->bands;
-  int            y0 = band * d->band_rows, y1 = MIN (y0 + d->band_rows, d->out.h);
-  gsize          bp = (gsize) (y1 - y0) * d->out.w;
-  gsize          row0 = ((gsize) img * d->out.h + y0) * d->out.w;
-  float         *col = scratch (sc, &sc->col, &sc->col_cap, bp * d->K);
+  int            img0, img1, y0, y1;
+  gsize          bp, row0;
+  float         *col;
 
-  im2col_band (d, j->dyw + (gsize) img * shape_size (j->out), y0, y1, col);
+  conv_task_range (d, task, -1, &img0, &img1, &y0, &y1);
+  bp = (gsize) (img1 - img0) * (y1 - y0) * d->out.w;
+  row0 = ((gsize) img0 * d->out.h + y0) * d->out.w;
+  col = scratch (sc, &sc->col, &sc->col_cap, bp * d->K);
+  im2col_task (d, j->dyw, img0, img1, y0, y1, col);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) bp, j->in.c, d->K, 1.0f, col, d->K,
                j->wt, d->K, j->dx_add ? 1.0f : 0.0f, j->dx + row0 * j->in.c, j->in.c);
 }
@@ -558,10 +642,8 @@ conv_backward (HgContext *ctx,
       if (need_dw)
         {
           j.need_dx = FALSE;
-          j.phase = 0;
-          j.bands_all = TRUE;
-          hg_parallel_for (n * j.bands, conv_backward_task, &j);
-          j.bands_all = FALSE;
+          j.phase = -1;
+          hg_parallel_for (conv_n_tasks (&j, -1), conv_backward_task, &j);
         }
       if (dx != NULL)
         {
@@ -570,8 +652,7 @@ conv_backward (HgContext *ctx,
           d.out = j.in;
           d.pad = k - 1 - j.pad;
           d.K = k * k * oc;
-          d.band_rows = MIN (MAX (k, COL_BLOCK_FLOATS / (d.K * d.out.w)), d.out.h);
-          d.bands = ceil_div (d.out.h, d.band_rows);
+          conv_plan_bands (&d);
           wt = g_new (float, (gsize) C *d.K);
           {
             const float *w = j.step->w;
@@ -585,7 +666,7 @@ conv_backward (HgContext *ctx,
           }
           j.dual = &d;
           j.wt = wt;
-          hg_parallel_for (n * d.bands, conv_dx_gather_task, &j);
+          hg_parallel_for (conv_n_tasks (&d, -1), conv_dx_gather_task, &j);
         }
     }
   else
@@ -593,9 +674,9 @@ conv_backward (HgContext *ctx,
       if (j.need_dx && !dx_add)
         memset (dx, 0, (gsize) n * shape_size (j.in) * sizeof (float));
       j.phase = 0;
-      hg_parallel_for (n * ((j.bands + 1) / 2), conv_backward_task, &j);
+      hg_parallel_for (conv_n_tasks (&j, 0), conv_backward_task, &j);
       j.phase = 1;
-      hg_parallel_for (n * (j.bands / 2), conv_backward_task, &j);
+      hg_parallel_for (conv_n_tasks (&j, 1), conv_backward_task, &j);
     }
 
   if (need_dw)
