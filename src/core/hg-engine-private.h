@@ -40,8 +40,9 @@ struct _HgContext
   HgPlan      *plan; /* of the last forward pass */
   HgMode       mode;
   HgPassFlags  flags;
-  int          n; /* batch of the last forward pass; 0: none to go back through */
-  float      **y; /* per node output, NHWC */
+  int          n;         /* batch of the last forward pass; 0: none to go back through */
+  gboolean     transient; /* hg_model_predict: no backward pass will follow */
+  float      **y;         /* per node output, NHWC */
   gsize       *y_cap;
   float      **dy;
   gsize       *dy_cap;

@@ -165,8 +165,11 @@ typedef struct _ConvJob
   gboolean      pointwise;
   int           n; /* images */
   int           band_rows, bands, phase;
-  int           ipt;  /* whole images per task (small maps), else 1 */
-  gboolean      relu; /* dy still to be masked by a fused ReLU */
+  int           ipt;       /* whole images per task (small maps), else 1 */
+  gboolean      relu;      /* dy still to be masked by a fused ReLU */
+  float        *pool_y;    /* a fused 2×2 max pool's output, or NULL */
+  HgShape       pool;      /* its shape */
+  gboolean      transient; /* no backward pass: conv output only in scratch */
   gsize         rows_per_task, rows;
   const float  *x;
   float        *y;
@@ -418,6 +421,32 @@ conv_setup (ConvJob   *j,
   conv_plan_bands (j);
 }
 
+/* 2×2 max pooling of conv output rows [oy0, oy1) (oy0 even) of one image,
+ * from src (those rows) into the pool's image. */
+static void
+pool_rows (const ConvJob *j,
+           const float   *src,
+           int            oy0,
+           int            oy1,
+           float         *dst)
+{
+  int   C = j->oc, ow = j->out.w;
+  gsize row = (gsize) ow * C;
+
+  for (int py = oy0 / 2; py < MIN (oy1 / 2, j->pool.h); py++)
+    for (int px = 0; px < j->pool.w; px++)
+      {
+        const float *restrict a = src + (gsize) (2 * py - oy0) * row + (gsize) 2 * px * C;
+        const float *restrict b = a + C;
+        const float *restrict c = a + row;
+        const float *restrict d = c + C;
+        float *restrict y = dst + ((gsize) py * j->pool.w + px) * C;
+
+        for (int ch = 0; ch < C; ch++)
+          y[ch] = MAX (MAX (a[ch], b[ch]), MAX (c[ch], d[ch]));
+      }
+}
+
 static void
 conv_forward_task (gpointer data,
                    int      task,
@@ -443,14 +472,21 @@ conv_forward_task (gpointer data,
     gsize  bp, row0;
     float *col;
 
+    float *out;
+
     conv_task_range (j, task, -1, &img0, &img1, &oy0, &oy1);
     bp = (gsize) (img1 - img0) * (oy1 - oy0) * j->out.w;
     row0 = ((gsize) img0 * j->out.h + oy0) * j->out.w;
     col = scratch (sc, &sc->col, &sc->col_cap, bp * j->K);
+    out = j->transient ? scratch (sc, &sc->dcol, &sc->dcol_cap, bp * j->oc) : j->y + row0 * j->oc;
     im2col_task (j, j->x, img0, img1, oy0, oy1, col);
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) bp, j->oc, j->K, 1.0f, col, j->K,
-                 st->w, j->K, 0.0f, j->y + row0 * j->oc, j->oc);
-    epilogue (j->y + row0 * j->oc, bp, j->oc, st->b, st->relu);
+                 st->w, j->K, 0.0f, out, j->oc);
+    epilogue (out, bp, j->oc, st->b, st->relu);
+    if (j->pool_y != NULL) /* while the band is in cache */
+      for (int img = img0; img < img1; img++)
+        pool_rows (j, out + (gsize) (img - img0) * (oy1 - oy0) * j->out.w * j->oc, oy0, oy1,
+                   j->pool_y + (gsize) img * shape_size (j->pool));
   }
 }
 
@@ -464,6 +500,19 @@ conv_forward (HgContext *ctx,
   conv_setup (&j, ctx, i, n);
   j.x = node_y (ctx, j.node->inputs[0]);
   j.y = ctx->y[i];
+  if (j.step->pool_into != 0 && !j.pointwise)
+    {
+      j.pool_y = ctx->y[j.step->pool_into];
+      j.pool = ctx->arch->nodes[j.step->pool_into].shape;
+      j.transient = ctx->transient;
+      if (j.bands > 1 && j.band_rows % 2 != 0) /* bands of whole row pairs */
+        {
+          j.band_rows++;
+          j.bands = ceil_div (j.out.h, j.band_rows);
+        }
+    }
+  else if (j.step->pool_into != 0)
+    g_assert_not_reached (); /* 1×1 convs are not fused (see the plan) */
   hg_parallel_for (j.pointwise ? ceil_div (j.rows, j.rows_per_task) : conv_n_tasks (&j, -1),
                    conv_forward_task, &j);
 }
@@ -1871,7 +1920,7 @@ hg_context_forward (HgContext   *ctx,
     }
 
   for (int i = 0; i < ctx->arch->n_nodes; i++)
-    if (ctx->plan->steps[i].alias == i)
+    if (ctx->plan->steps[i].alias == i && ctx->plan->steps[i].pooled_by == 0)
       {
         gint64 t0 = ctx->profile ? g_get_monotonic_time () : 0;
 
@@ -2096,8 +2145,13 @@ hg_model_predict (HgContext   *ctx,
     {
       int m = MIN (PREDICT_SLICE, n - off);
 
-      if (!hg_context_forward (ctx, HG_MODE_INFERENCE, HG_PASS_NONE, x + (gsize) off * in, m,
-                               logits + (gsize) off * k))
+      gboolean ok;
+
+      ctx->transient = TRUE;
+      ok = hg_context_forward (ctx, HG_MODE_INFERENCE, HG_PASS_NONE, x + (gsize) off * in, m,
+                               logits + (gsize) off * k);
+      ctx->transient = FALSE;
+      if (!ok)
         return FALSE;
     }
   ctx->n = 0; /* only the last slice is held: no backward after this */

@@ -14,11 +14,13 @@ G_BEGIN_DECLS
 typedef struct
 {
   int          alias;
-  gboolean     relu;  /* ReLU applied as the epilogue of this node */
-  const float *w;     /* conv/dense weights, batch-norm gamma */
-  const float *b;     /* conv/dense bias (NULL: none), batch-norm beta */
-  const float *scale; /* batch norm at inference: gamma / sqrt(var + eps) */
-  const float *shift; /* … beta - mean * scale */
+  gboolean     relu;      /* ReLU applied as the epilogue of this node */
+  const float *w;         /* conv/dense weights, batch-norm gamma */
+  const float *b;         /* conv/dense bias (NULL: none), batch-norm beta */
+  const float *scale;     /* batch norm at inference: gamma / sqrt(var + eps) */
+  const float *shift;     /* … beta - mean * scale */
+  int          pool_into; /* conv: the 2×2 max pool it computes per band (0: none) */
+  int          pooled_by; /* that max pool: the conv that computes it (0: none) */
 } HgStep;
 
 typedef struct

@@ -1105,6 +1105,15 @@ build_inference_plan (HgModel *model)
             {
               s->relu = TRUE;
               plan->steps[next].alias = i;
+              next = readers[next] == 1 ? reader[next] : -1;
+            }
+          /* a 2×2 max pool reading only this: pooled band by band */
+          if (next >= 0 && arch->nodes[next].op == HG_OP_MAXPOOL &&
+              arch->nodes[next].p.pool.kernel == 2 && arch->nodes[next].p.pool.stride == 2 &&
+              arch->nodes[next].p.pool.padding == 0)
+            {
+              s->pool_into = next;
+              plan->steps[next].pooled_by = i;
             }
           break;
 
