@@ -31,19 +31,23 @@ G_BEGIN_DECLS
  * model file reads directly into an equivalent torch.nn graph.
  *
  * Built-in architectures, by name, with options after a colon
- * ("cnn:width=48,dropout=0.3"):
- *   cnn       the default: 3 × [conv3x3-BN-ReLU-maxpool2] with width,
- *             2·width, 4·width channels, global average pool, dropout,
- *             dense. Options: width (32), dropout (0.2), hidden (0: a
- *             dense+ReLU layer of that size before the classifier).
+ * ("cnn:width=48,dropout=30"):
+ *   cnn       the default: 3 × [conv3x3-BN-ReLU-maxpool2] at 50, 25 and
+ *             12 pixels, global average pool, dropout, dense. Options:
+ *             channels (32-48-96: 34 MFLOP per patch, within the live
+ *             slider's budget), or width=W for W-2W-4W (width=32 is the
+ *             32-64-128 reference network, 49 MFLOP); dropout (20, in
+ *             percent); hidden (0: a dense+ReLU layer of that size before
+ *             the classifier).
  *   densenet  DenseNet-BC at patch scale: stem conv, 3 dense blocks of
  *             BN-ReLU-conv1x1(4·growth)-BN-ReLU-conv3x3(growth) layers
  *             joined by concat, transitions BN-ReLU-conv1x1-avgpool2.
- *             Options: growth (12), layers (4, per block), dropout (0).
+ *             Options: growth (12), layers (4, per block), dropout (0, %).
  *   resnet    ResNet-style: stem conv-BN-ReLU-maxpool, 3 stages of 2
  *             basic blocks (conv3x3-BN-ReLU-conv3x3-BN + identity or
  *             1x1 projection, add, ReLU) with width, 2·width, 4·width
- *             channels. Options: width (16), blocks (2, per stage).
+ *             channels. Options: width (16), blocks (2, per stage),
+ *             dropout (0, %).
  * Every built-in takes size (50: input height and width) and classes (2). */
 
 typedef struct _HgArch HgArch;

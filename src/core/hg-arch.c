@@ -1031,17 +1031,16 @@ multi (ArchWriter *w,
 }
 
 /* The default: three conv-BN-ReLU-maxpool stages (50 → 25 → 12 → 6), global
- * average pooling, dropout, a linear classifier. About 49 MFLOP per 50×50
- * patch at width 32 (see README "Choosing the default CNN"). */
+ * average pooling, dropout, a linear classifier. Channels 32-48-96 cost 34
+ * MFLOP per 50×50 patch; width=32 (32-64-128, the reference network) costs
+ * 49 (see README, "Choosing the default CNN"). */
 static void
 write_cnn (ArchWriter *w,
-           int         width,
+           const int   channels[3],
            int         hidden,
            int         dropout_pct,
            int         classes)
 {
-  int channels[3] = { width, 2 * width, 4 * width };
-
   for (int s = 0; s < 3; s++)
     {
       char name[32];
@@ -1228,6 +1227,7 @@ parse_options (const char *name,
                const char *text,
                IntOption  *opts,
                int         n_opts,
+               int        *channels, /* "channels=A-B-C", or NULL: not an option */
                GError    **error)
 {
   g_auto (GStrv) pairs = NULL;
@@ -1250,6 +1250,25 @@ parse_options (const char *name,
           return FALSE;
         }
       *eq = '\0';
+      if (channels != NULL && strcmp (pairs[i], "channels") == 0)
+        {
+          g_auto (GStrv) parts = g_strsplit (eq + 1, "-", -1);
+
+          for (int c = 0; c < 3; c++)
+            {
+              v = parts[c] != NULL ? g_ascii_strtoll (parts[c], &end, 10) : 0;
+              if (parts[c] == NULL || end == parts[c] || *end != '\0' || v < 1 || v > 4096 ||
+                  (c == 2 && parts[3] != NULL))
+                {
+                  g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                               "architecture '%s': channels=%s is not three sizes A-B-C in [1, 4096]",
+                               name, eq + 1);
+                  return FALSE;
+                }
+              channels[c] = (int) v;
+            }
+          continue;
+        }
       for (j = 0; j < n_opts; j++)
         if (strcmp (opts[j].key, pairs[i]) == 0)
           break;
@@ -1259,6 +1278,8 @@ parse_options (const char *name,
 
           for (int k = 0; k < n_opts; k++)
             g_string_append_printf (known, "%s%s", k ? ", " : "", opts[k].key);
+          if (channels != NULL)
+            g_string_append (known, ", channels");
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
                        "architecture '%s': unknown option '%s' (known: %s)", name, pairs[i],
                        known->str);
@@ -1290,13 +1311,14 @@ new_builtin (const char *name,
   ArchWriter       w = { b, "input" };
   IntOption        opts[6];
   int              n_opts = 0, size, classes;
+  int              channels[3] = { 32, 48, 96 };
 
 #define OPT(k, v, lo, hi) (opts[n_opts++] = (IntOption){ k, v, lo, hi })
   OPT ("size", 50, 8, 1024);
   OPT ("classes", 2, 2, 1000);
   if (strcmp (name, "cnn") == 0)
     {
-      OPT ("width", 32, 1, 1024);
+      OPT ("width", 0, 1, 1024); /* 0: channels as given, by default 32-48-96 */
       OPT ("hidden", 0, 0, 4096);
       OPT ("dropout", 20, 0, 90); /* percent */
     }
@@ -1321,8 +1343,21 @@ new_builtin (const char *name,
     }
 #undef OPT
 
-  if (!parse_options (name, options, opts, n_opts, error))
+  if (!parse_options (name, options, opts, n_opts, strcmp (name, "cnn") == 0 ? channels : NULL,
+                      error))
     return NULL;
+  if (strcmp (name, "cnn") == 0 && opts[2].value > 0)
+    {
+      if (options != NULL && strstr (options, "channels=") != NULL)
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                       "architecture 'cnn': give width or channels, not both");
+          return NULL;
+        }
+      channels[0] = opts[2].value;
+      channels[1] = 2 * opts[2].value;
+      channels[2] = 4 * opts[2].value;
+    }
   size = opts[0].value;
   classes = opts[1].value;
 
@@ -1338,7 +1373,7 @@ new_builtin (const char *name,
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   if (strcmp (name, "cnn") == 0)
-    write_cnn (&w, opts[2].value, opts[3].value, opts[4].value, classes);
+    write_cnn (&w, channels, opts[3].value, opts[4].value, classes);
   else if (strcmp (name, "densenet") == 0)
     write_densenet (&w, opts[2].value, opts[3].value, opts[4].value, classes);
   else
