@@ -89,9 +89,10 @@ hg_slide_text_levels (HgSlide *slide)
   if (n == 1)
     return g_strdup (_ ("One level, full resolution only"));
 
-  /* Translators: %d is a number of pyramid levels, %g the largest downsample */
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d level, down to 1/%g",
-                                       "%d levels, down to 1/%g", n),
+  /* Translators: %d is a number of pyramid levels, %.0f the largest
+   * downsample (rounded: scanners' levels are rarely exact powers of 2) */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d level, down to 1/%.0f",
+                                       "%d levels, down to 1/%.0f", n),
                           n, hg_slide_get_level_downsample (slide, n - 1));
 }
 

@@ -393,9 +393,65 @@ append_tile (HgSlideView           *self,
   gtk_snapshot_append_texture (snapshot, texture, rect);
 }
 
+static void
+append_thumbnail (HgSlideView *self,
+                  GtkSnapshot *snapshot)
+{
+  double          width, height, x0, y0, x1, y1;
+  graphene_rect_t slide_rect;
+
+  slide_size (self, &width, &height);
+  hg_slide_view_slide_to_widget (self, 0, 0, &x0, &y0);
+  hg_slide_view_slide_to_widget (self, width, height, &x1, &y1);
+  slide_rect = GRAPHENE_RECT_INIT (x0, y0, x1 - x0, y1 - y0);
+  gtk_snapshot_append_texture (snapshot, self->thumbnail, &slide_rect);
+}
+
+/* Draws the cached tiles of level that overlap level-0 span [x0, x1) ×
+ * [y0, y1); returns whether the one under (cx, cy) was among them. */
+static gboolean
+append_level (HgSlideView *self,
+              GtkSnapshot *snapshot,
+              int          level,
+              double       x0,
+              double       y0,
+              double       x1,
+              double       y1,
+              double       cx,
+              double       cy)
+{
+  double   span = HG_SLIDE_TILE_SIZE * hg_slide_get_level_downsample (self->slide, level);
+  gint64   columns, rows;
+  TileKey  centre = { (gint64) (cx / span), (gint64) (cy / span), level };
+  gboolean found = FALSE;
+
+  if (get_texture (self, &centre) == NULL)
+    return FALSE;
+
+  /* Levels whose downsample is not a power of two do not line up with the
+   * one asked for: their neighbours fill the edges. */
+  hg_slide_get_tile_grid (self->slide, level, &columns, &rows);
+  for (gint64 r = MAX (0, (gint64) (y0 / span)); r < rows && r * span < y1; r++)
+    for (gint64 c = MAX (0, (gint64) (x0 / span)); c < columns && c * span < x1; c++)
+      {
+        TileKey     key = { c, r, level };
+        GdkTexture *texture = get_texture (self, &key);
+
+        if (texture != NULL)
+          {
+            graphene_rect_t rect = tile_rect (self, &key);
+
+            append_tile (self, snapshot, texture, &rect);
+            found = TRUE;
+          }
+      }
+
+  return found;
+}
+
 /* While a tile loads, the nearest coarser level that has it stands in,
- * else the thumbnail with whatever finer tiles the user just left on top;
- * a neutral grey only before even the thumbnail is there. */
+ * else the finer one the user just left, over the thumbnail; a neutral
+ * grey only before even the thumbnail is there. */
 static void
 append_fallback (HgSlideView           *self,
                  GtkSnapshot           *snapshot,
@@ -404,55 +460,33 @@ append_fallback (HgSlideView           *self,
 {
   int    n_levels = hg_slide_get_level_count (self->slide);
   double ds = hg_slide_get_level_downsample (self->slide, key->level);
-  double cx = (key->column + 0.5) * HG_SLIDE_TILE_SIZE * ds;
-  double cy = (key->row + 0.5) * HG_SLIDE_TILE_SIZE * ds;
+  double x0 = key->column * HG_SLIDE_TILE_SIZE * ds, y0 = key->row * HG_SLIDE_TILE_SIZE * ds;
+  double x1 = x0 + HG_SLIDE_TILE_SIZE * ds, y1 = y0 + HG_SLIDE_TILE_SIZE * ds;
+  double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
 
-  for (int level = key->level + 1; level < n_levels; level++)
-    {
-      double      span = HG_SLIDE_TILE_SIZE * hg_slide_get_level_downsample (self->slide, level);
-      TileKey     coarse = { (gint64) (cx / span), (gint64) (cy / span), level };
-      GdkTexture *texture = get_texture (self, &coarse);
-
-      if (texture != NULL)
-        {
-          graphene_rect_t coarse_rect = tile_rect (self, &coarse);
-
-          gtk_snapshot_push_clip (snapshot, rect);
-          append_tile (self, snapshot, texture, &coarse_rect);
-          gtk_snapshot_pop (snapshot);
-          return;
-        }
-    }
-
-  /* Under what finer tiles there are: the thumbnail, or a neutral grey. */
   gtk_snapshot_push_clip (snapshot, rect);
-  if (self->thumbnail != NULL)
-    {
-      double          width, height, x0, y0, x1, y1;
-      graphene_rect_t slide_rect;
 
-      slide_size (self, &width, &height);
-      hg_slide_view_slide_to_widget (self, 0, 0, &x0, &y0);
-      hg_slide_view_slide_to_widget (self, width, height, &x1, &y1);
-      slide_rect = GRAPHENE_RECT_INIT (x0, y0, x1 - x0, y1 - y0);
-      gtk_snapshot_append_texture (snapshot, self->thumbnail, &slide_rect);
-    }
+  if (self->thumbnail != NULL)
+    append_thumbnail (self, snapshot);
   else
     gtk_snapshot_append_color (snapshot, &(GdkRGBA){ 0.88, 0.88, 0.89, 1 }, rect);
-  gtk_snapshot_pop (snapshot);
+
+  for (int level = key->level + 1; level < n_levels; level++)
+    if (append_level (self, snapshot, level, x0, y0, x1, y1, cx, cy))
+      {
+        gtk_snapshot_pop (snapshot);
+        return;
+      }
 
   if (key->level > 0)
     {
-      double fine_ds = hg_slide_get_level_downsample (self->slide, key->level - 1);
-      double ratio = ds / fine_ds;
+      /* Whatever finer tiles are there, even if not the centre one. */
+      double fine_span = HG_SLIDE_TILE_SIZE * hg_slide_get_level_downsample (self->slide, key->level - 1);
       gint64 columns, rows;
-      gint64 c0 = (gint64) floor (key->column * ratio), r0 = (gint64) floor (key->row * ratio);
-      gint64 c1 = (gint64) ceil ((key->column + 1) * ratio), r1 = (gint64) ceil ((key->row + 1) * ratio);
 
       hg_slide_get_tile_grid (self->slide, key->level - 1, &columns, &rows);
-      gtk_snapshot_push_clip (snapshot, rect);
-      for (gint64 r = r0; r < MIN (r1, rows); r++)
-        for (gint64 c = c0; c < MIN (c1, columns); c++)
+      for (gint64 r = MAX (0, (gint64) (y0 / fine_span)); r < rows && r * fine_span < y1; r++)
+        for (gint64 c = MAX (0, (gint64) (x0 / fine_span)); c < columns && c * fine_span < x1; c++)
           {
             TileKey     fine = { c, r, key->level - 1 };
             GdkTexture *texture = get_texture (self, &fine);
@@ -464,8 +498,9 @@ append_fallback (HgSlideView           *self,
                 append_tile (self, snapshot, texture, &fine_rect);
               }
           }
-      gtk_snapshot_pop (snapshot);
     }
+
+  gtk_snapshot_pop (snapshot);
 }
 
 static GskRenderNode *

@@ -124,11 +124,30 @@ actions_update (HgWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), has_slide);
 }
 
+/* Core messages are sentence fragments ("reading level 2 … failed"); a
+ * dialog shows them as sentences. */
+static char *
+as_sentence (const char *message)
+{
+  gunichar first = g_utf8_get_char (message);
+  gsize    length = strlen (message);
+  gboolean ends = length > 0 && strchr (".!?", message[length - 1]) != NULL;
+  char     buf[8];
+  int      n;
+
+  if (!g_unichar_islower (first))
+    return g_strconcat (message, ends ? "" : ".", NULL);
+
+  n = g_unichar_to_utf8 (g_unichar_totitle (first), buf);
+  return g_strdup_printf ("%.*s%s%s", n, buf, g_utf8_next_char (message), ends ? "" : ".");
+}
+
 static void
 show_error (HgWindow   *self,
             const char *heading,
-            const char *body)
+            const char *message)
 {
+  g_autofree char  *body = as_sentence (message);
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
 
   /* No mnemonic: GTK 4.8 would put it in the button's accessible name. */
@@ -418,12 +437,14 @@ show_tile_error_action (GtkWidget  *widget,
 {
   HgWindow         *self = HG_WINDOW (widget);
   AdwMessageDialog *dialog;
+  g_autofree char  *body = NULL;
 
   if (self->tile_error == NULL)
     return;
 
+  body = as_sentence (self->tile_error);
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _ ("Part of the Slide Could Not Be Read"),
-                                                       self->tile_error));
+                                                       body));
   adw_message_dialog_add_responses (dialog, "close", _ ("Close"), "retry", _ ("Try Again"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "retry", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (dialog, "retry");

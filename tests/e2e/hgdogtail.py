@@ -72,16 +72,28 @@ class App:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 fail('histoguard exited early with code %d' % self.proc.returncode)
-            try:
-                self.node = tree.root.application(self.name)
-                if self.node.children:
-                    break
-            except Exception:
-                pass
+            self.node = self._find_node()
+            if self.node is not None:
+                break
             time.sleep(0.5)
         else:
             fail('histoguard did not appear on the accessibility bus')
         return self
+
+    def _find_node(self):
+        """Our process's application: an app started earlier in the same
+        session can linger on the bus under the same name."""
+        try:
+            candidates = [a for a in tree.root.applications() if a.name == self.name]
+        except Exception:
+            return None
+        for node in candidates:
+            try:
+                if node.get_process_id() == self.proc.pid and node.children:
+                    return node
+            except Exception:
+                pass
+        return None
 
     def __exit__(self, exc_type, exc, tb):
         if self.proc.poll() is None:
