@@ -20,3 +20,4 @@
 #include "hg-model.h"
 #include "hg-optim.h"
 #include "hg-train.h"
+#include "hg-attack.h"
