@@ -21,3 +21,5 @@
 #include "hg-optim.h"
 #include "hg-train.h"
 #include "hg-attack.h"
+#include "hg-detector.h"
+#include "hg-eval.h"

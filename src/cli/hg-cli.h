@@ -36,6 +36,10 @@ gboolean hg_cli_stderr_is_tty (void);
 GCancellable *hg_cli_cancel_on_interrupt (void);
 
 /* Subcommands, one per hg-cli-<name>.c. */
+int hg_cli_attack (int    argc,
+                   char **argv);
+int hg_cli_eval (int    argc,
+                 char **argv);
 int hg_cli_slide_info (int    argc,
                        char **argv);
 int hg_cli_info (int    argc,

@@ -11,6 +11,8 @@
 #include "hg-cli.h"
 
 static const HgCliCommand commands[] = {
+  { "attack", "Craft an adversarial version of one patch and show what it does", hg_cli_attack },
+  { "eval", "Measure robustness: models × defences × attacks × ε, with intervals", hg_cli_eval },
   { "info", "Print what a model file holds, as JSON", hg_cli_info },
   { "predict", "Classify patch images with a model, one JSON line each", hg_cli_predict },
   { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
