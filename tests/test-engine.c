@@ -5,6 +5,7 @@
  * threads running one model. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -704,6 +705,175 @@ test_predict_slices (void)
   g_assert_cmpfloat_with_epsilon (one[1], a[155], 1e-5);
 }
 
+/* The ReLU and max-pool decisions after node first, to skip steps that
+ * cross a kink. */
+static void
+decisions_after (HgContext *ctx,
+                 int        n,
+                 int        first,
+                 GString   *signature)
+{
+  g_string_truncate (signature, 0);
+  for (int i = first + 1; i < ctx->arch->n_nodes; i++)
+    {
+      const HgNode *node = &ctx->arch->nodes[i];
+      gsize         count = (gsize) n * node->shape.h * node->shape.w * node->shape.c;
+
+      if (node->op == HG_OP_RELU)
+        for (gsize e = 0; e < count; e++)
+          g_string_append_c (signature, ctx->y[i][e] > 0.0f ? '+' : '0');
+      else if (node->op == HG_OP_MAXPOOL)
+        append_argmax (signature, ctx, i, n);
+    }
+}
+
+/* Explanations read a node's output and gradient (Grad-CAM). The loss
+ * L = Σ logits · r is a function of any node A that cuts the graph, so
+ * for a small step of the input both ways, L(x+hv) − L(x−hv) must match
+ * ⟨∂L/∂A, A(x+hv) − A(x−hv)⟩: a finite-difference check of the gradient
+ * read back, with the activations read back too. */
+static void
+check_activation_grad (const char        *arch,
+                       const char *const *nodes)
+{
+  g_autoptr (GError) error = NULL;
+  HgModel          *model = hg_model_new_from_arch (arch, 3, &error);
+  Fixture           f;
+  g_autofree float *logits = NULL, *fused = NULL, *xp = NULL, *a0 = NULL, *g0 = NULL;
+
+  g_assert_no_error (error);
+  rng_state = 21;
+  randomize (model);
+  fixture_init (&f, model, 2);
+  logits = g_new (float, f.n *f.k);
+  fused = g_new (float, f.n *f.k);
+  xp = g_new (float, f.n *f.in_size);
+
+  /* Nothing to read after a fused pass or a predict. */
+  g_assert_true (hg_model_forward (f.ctx, f.x, f.n, fused));
+  g_assert_null (hg_context_get_activation (f.ctx, nodes[0], NULL, NULL, NULL));
+
+  for (const char *const *name = nodes; *name != NULL; name++)
+    {
+      int          h, w, c;
+      gsize        size;
+      const float *a, *g;
+
+      g_assert_true (hg_context_forward (f.ctx, HG_MODE_INFERENCE, HG_PASS_KEEP_NODES, f.x, f.n, logits));
+      for (int i = 0; i < f.n * f.k; i++)
+        g_assert_cmpfloat_with_epsilon (logits[i], fused[i], 1e-4 * max_abs (fused, f.n * f.k));
+      a = hg_context_get_activation (f.ctx, *name, &h, &w, &c);
+      g_assert_nonnull (a);
+      g_assert_null (hg_context_get_activation_grad (f.ctx, *name, NULL, NULL, NULL));
+      size = (gsize) f.n * h * w * c;
+      g_free (a0);
+      a0 = g_memdup2 (a, size * sizeof (float));
+      g_assert_true (hg_context_backward (f.ctx, f.r, NULL));
+      g = hg_context_get_activation_grad (f.ctx, *name, NULL, NULL, NULL);
+      g_assert_nonnull (g);
+      g_free (g0);
+      g0 = g_memdup2 (g, size * sizeof (float));
+
+      int index = -1, checked = 0;
+      g_autoptr (GString) sig_plus = g_string_new (NULL);
+      g_autoptr (GString) sig_minus = g_string_new (NULL);
+
+      for (int i = 0; i < model->arch->n_nodes; i++)
+        if (g_str_equal (model->arch->nodes[i].name, *name))
+          index = i;
+
+      for (int dir = 0; dir < 8; dir++)
+        {
+          g_autofree float *v = g_new (float, f.n *f.in_size);
+
+          for (gsize i = 0; i < f.n * f.in_size; i++)
+            v[i] = uniform () * 2.0f - 1.0f;
+
+          /* The largest step that crosses no kink downstream. */
+          for (float step = 1e-2f; step > 2e-4f; step /= 3)
+            {
+              g_autofree float *ap = NULL;
+              double            lp = 0, lm = 0, predicted = 0;
+
+              for (int sign = 1; sign >= -1; sign -= 2)
+                {
+                  double loss = 0;
+
+                  for (gsize i = 0; i < f.n * f.in_size; i++)
+                    xp[i] = f.x[i] + sign * step * v[i];
+                  g_assert_true (hg_context_forward (f.probe, HG_MODE_INFERENCE, HG_PASS_KEEP_NODES, xp, f.n, logits));
+                  for (int i = 0; i < f.n * f.k; i++)
+                    loss += (double) logits[i] * f.r[i];
+                  a = hg_context_get_activation (f.probe, *name, NULL, NULL, NULL);
+                  decisions_after (f.probe, f.n, index, sign > 0 ? sig_plus : sig_minus);
+                  if (sign > 0)
+                    {
+                      lp = loss;
+                      ap = g_memdup2 (a, size * sizeof (float));
+                    }
+                  else
+                    {
+                      lm = loss;
+                      for (gsize i = 0; i < size; i++)
+                        predicted += (double) g0[i] * (ap[i] - a[i]);
+                    }
+                }
+
+              if (!g_string_equal (sig_plus, sig_minus))
+                continue;
+              if (g_test_verbose ())
+                g_test_message ("%s: step %g: %g vs %g", *name, step, lp - lm, predicted);
+              g_assert_cmpfloat_with_epsilon (lp - lm, predicted,
+                                              1e-6 + 2e-3 * MAX (fabs (lp - lm), fabs (predicted)));
+              checked++;
+              break;
+            }
+        }
+      g_assert_cmpint (checked, >=, 4);
+    }
+
+  /* The input node is the normalised image. */
+  g_assert_true (hg_context_forward (f.ctx, HG_MODE_INFERENCE, HG_PASS_KEEP_NODES, f.x, f.n, logits));
+  {
+    int          h, w, c;
+    const float *in = hg_context_get_activation (f.ctx, "input", &h, &w, &c);
+    float        mean[3], std[3];
+
+    hg_model_get_normalization (model, mean, std);
+    g_assert_nonnull (in);
+    /* NHWC against the NCHW input: pixel (1, 2), channel 1 of sample 0 */
+    g_assert_cmpfloat_with_epsilon (in[(1 * w + 2) * c + 1],
+                                    (f.x[(1 * h + 1) * w + 2] - mean[1]) / std[1], 1e-5);
+  }
+
+  g_test_expect_message ("Histoguard", G_LOG_LEVEL_WARNING, "*no node called*");
+  g_assert_null (hg_context_get_activation (f.ctx, "no-such-node", NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  fixture_clear (&f);
+}
+
+static void
+test_activation_grad (void)
+{
+  /* A max pool after a ReLU sees ties at zero, whose winner a small step
+   * can change: the checked nodes are followed by piecewise-linear ops
+   * whose kinks a small step does not cross. */
+  g_autofree char *smooth = g_build_filename (g_get_tmp_dir (), "hg-test-smooth-arch.json", NULL);
+  const char      *json = "{\"name\":\"smooth\",\"input\":[10,10,3],\"nodes\":["
+                          "{\"name\":\"conv1\",\"op\":\"conv2d\",\"channels\":6,\"kernel\":3,\"padding\":1},"
+                          "{\"name\":\"bn1\",\"op\":\"batchnorm\"},{\"name\":\"relu1\",\"op\":\"relu\"},"
+                          "{\"name\":\"conv2\",\"op\":\"conv2d\",\"channels\":8,\"kernel\":3,\"padding\":1},"
+                          "{\"name\":\"relu2\",\"op\":\"relu\"},{\"name\":\"gap\",\"op\":\"global_avgpool\"},"
+                          "{\"name\":\"fc\",\"op\":\"dense\",\"units\":2}]}";
+
+  g_assert_true (g_file_set_contents (smooth, json, -1, NULL));
+  check_activation_grad (smooth, (const char *const[]){ "relu2", "conv2", "relu1", NULL });
+  check_activation_grad ("cnn:size=12,width=4,dropout=30", (const char *const[]){ "gap", "pool3", NULL });
+  check_activation_grad ("resnet:size=12,width=4,blocks=1", (const char *const[]){ "s3_b1_relu", NULL });
+  g_unlink (smooth);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -725,6 +895,7 @@ main (int   argc,
     }
   g_test_add_func ("/hg/engine/fused-matches-exact", test_fused_matches_exact);
   g_test_add_func ("/hg/engine/loss-input-grad", test_loss_input_grad);
+  g_test_add_func ("/hg/engine/activation-grad", test_activation_grad);
   g_test_add_func ("/hg/engine/predict-slices", test_predict_slices);
   g_test_add_func ("/hg/engine/batch-equals-singles", test_batch_equals_singles);
   g_test_add_func ("/hg/engine/overfit", test_overfit);

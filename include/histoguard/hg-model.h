@@ -121,6 +121,11 @@ typedef enum
    * gradients. Without it, inference uses batch norm folded into the
    * convolutions and fused ReLUs (exactly the same function, faster). */
   HG_PASS_PARAM_GRADS = 1 << 0,
+  /* Runs every node as written (nothing folded, fused or skipped), so that
+   * each node's own output and gradient can be read back with
+   * hg_context_get_activation(): for explanations such as Grad-CAM. The
+   * function computed is the same; it is slower than plain inference. */
+  HG_PASS_KEEP_NODES = 1 << 1,
 } HgPassFlags;
 
 HgContext *hg_context_new (HgModel *model);
@@ -184,6 +189,25 @@ float hg_context_loss_backward (HgContext   *ctx,
                                 const int   *labels,
                                 float       *logits_out,
                                 float       *grad_x);
+
+/* A node's output after a forward pass with HG_PASS_KEEP_NODES, by its
+ * name in the architecture: n × height × width × channels floats, NHWC, n
+ * the batch of that pass. The shape arguments may be NULL. NULL (and a
+ * warning) for an unknown name; NULL when the last forward pass did not
+ * keep nodes. Valid until the next pass. */
+const float *hg_context_get_activation (HgContext  *ctx,
+                                        const char *node,
+                                        int        *height,
+                                        int        *width,
+                                        int        *channels);
+/* The gradient of that node's output, laid out the same way, after
+ * hg_context_backward() (or hg_model_backward_input()) followed such a
+ * pass; NULL when the backward pass did not reach the node. */
+const float *hg_context_get_activation_grad (HgContext  *ctx,
+                                             const char *node,
+                                             int        *height,
+                                             int        *width,
+                                             int        *channels);
 
 /* Parameter gradients, laid out like hg_model_get_params. */
 float *hg_context_get_grads (HgContext *ctx,

@@ -37,12 +37,14 @@ struct _HgContext
   HgModel     *model;
   HgArch      *arch;
   HgPlan      *exact_plan;
-  HgPlan      *plan; /* of the last forward pass */
+  HgPlan      *plain_plan; /* made on the first HG_PASS_KEEP_NODES pass */
+  HgPlan      *plan;       /* of the last forward pass */
   HgMode       mode;
   HgPassFlags  flags;
-  int          n;         /* batch of the last forward pass; 0: none to go back through */
-  gboolean     transient; /* hg_model_predict: no backward pass will follow */
-  float      **y;         /* per node output, NHWC */
+  int          n;             /* batch of the last forward pass; 0: none to go back through */
+  gboolean     transient;     /* hg_model_predict: no backward pass will follow */
+  gboolean     backward_done; /* dy holds a backward pass of that forward pass */
+  float      **y;             /* per node output, NHWC */
   gsize       *y_cap;
   float      **dy;
   gsize       *dy_cap;

@@ -1688,6 +1688,7 @@ hg_context_free (HgContext *ctx)
   g_free (ctx->grads);
   g_clear_pointer (&ctx->plan, hg_plan_unref);
   g_clear_pointer (&ctx->exact_plan, hg_plan_unref);
+  g_clear_pointer (&ctx->plain_plan, hg_plan_unref);
   hg_model_unref (ctx->model);
   g_free (ctx);
 }
@@ -1905,8 +1906,15 @@ hg_context_forward (HgContext   *ctx,
                         FALSE);
 
   ctx->n = 0;
+  ctx->backward_done = FALSE;
   g_clear_pointer (&ctx->plan, hg_plan_unref);
-  if (mode == HG_MODE_INFERENCE && !(flags & HG_PASS_PARAM_GRADS))
+  if (flags & HG_PASS_KEEP_NODES)
+    {
+      if (ctx->plain_plan == NULL)
+        ctx->plain_plan = hg_model_new_plain_plan (ctx->model);
+      ctx->plan = hg_plan_ref (ctx->plain_plan);
+    }
+  else if (mode == HG_MODE_INFERENCE && !(flags & HG_PASS_PARAM_GRADS))
     ctx->plan = hg_model_get_inference_plan (ctx->model);
   else
     ctx->plan = hg_plan_ref (ctx->exact_plan);
@@ -2087,6 +2095,7 @@ hg_context_backward (HgContext   *ctx,
     hg_context_get_grads (ctx, NULL);
 
   memset (ctx->dy_set, 0, ctx->arch->n_nodes * sizeof (gboolean));
+  ctx->backward_done = FALSE;
   last = ctx->arch->n_nodes - 1;
   dy = grad_buffer (ctx, last, &add);
   if (dy == NULL)
@@ -2117,7 +2126,77 @@ hg_context_backward (HgContext   *ctx,
         memset (grad_x, 0, (gsize) n * shape_size (j.s) * sizeof (float));
     }
 
+  ctx->backward_done = TRUE;
   return TRUE;
+}
+
+/* ---- reading nodes back (explanations) ------------------------------------- */
+
+static int
+find_node (HgContext  *ctx,
+           const char *name)
+{
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    if (g_strcmp0 (ctx->arch->nodes[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+static const float *
+node_buffer (HgContext  *ctx,
+             const char *name,
+             gboolean    grad,
+             int        *height,
+             int        *width,
+             int        *channels)
+{
+  int     i;
+  HgShape s;
+
+  g_return_val_if_fail (ctx != NULL && name != NULL, NULL);
+
+  i = find_node (ctx, name);
+  if (i < 0)
+    {
+      g_warning ("%s has no node called “%s”", ctx->arch->name, name);
+      return NULL;
+    }
+  s = ctx->arch->nodes[i].shape;
+  if (height != NULL)
+    *height = s.h;
+  if (width != NULL)
+    *width = s.w;
+  if (channels != NULL)
+    *channels = s.c;
+
+  /* Only the plain plan gives every node a buffer of its own. */
+  if (ctx->n == 0 || ctx->plan == NULL || ctx->plan != ctx->plain_plan)
+    return NULL;
+  if (!grad)
+    return ctx->y[i];
+  if (!ctx->backward_done || !ctx->dy_set[i])
+    return NULL;
+  return ctx->dy[i];
+}
+
+const float *
+hg_context_get_activation (HgContext  *ctx,
+                           const char *node,
+                           int        *height,
+                           int        *width,
+                           int        *channels)
+{
+  return node_buffer (ctx, node, FALSE, height, width, channels);
+}
+
+const float *
+hg_context_get_activation_grad (HgContext  *ctx,
+                                const char *node,
+                                int        *height,
+                                int        *width,
+                                int        *channels)
+{
+  return node_buffer (ctx, node, TRUE, height, width, channels);
 }
 
 /* ---- public entry points ------------------------------------------------------ */

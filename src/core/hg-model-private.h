@@ -51,8 +51,11 @@ struct _HgModel
 /* The plan for inference with folded batch norm, built on first use after
  * the weights changed; returns a new reference. */
 HgPlan *hg_model_get_inference_plan (HgModel *model);
-/* The plan that runs every node as written, on the model's own weights. */
+/* The plan for training and exact inference, on the model's own weights. */
 HgPlan *hg_model_new_exact_plan (HgModel *model);
+/* Every node as written, nothing fused: each node has its own output and
+ * gradient (HG_PASS_KEEP_NODES, for explanations). */
+HgPlan *hg_model_new_plain_plan (HgModel *model);
 HgPlan *hg_plan_ref (HgPlan *plan);
 void    hg_plan_unref (HgPlan *plan);
 

@@ -1034,6 +1034,12 @@ hg_model_new_exact_plan (HgModel *model)
   return plan;
 }
 
+HgPlan *
+hg_model_new_plain_plan (HgModel *model)
+{
+  return plan_alloc (model, FALSE);
+}
+
 /* Inference only: fold each batch norm that is the sole reader of a
  * convolution into that convolution's weights and bias, turn the other
  * batch norms into a per-channel scale and shift, run a ReLU that is the
