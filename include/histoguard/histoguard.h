@@ -23,3 +23,8 @@
 #include "hg-attack.h"
 #include "hg-detector.h"
 #include "hg-eval.h"
+#include "hg-colormap.h"
+#include "hg-tissue.h"
+#include "hg-tiling.h"
+#include "hg-heatmap.h"
+#include "hg-explain.h"

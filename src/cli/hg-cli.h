@@ -42,6 +42,8 @@ int hg_cli_eval (int    argc,
                  char **argv);
 int hg_cli_slide_info (int    argc,
                        char **argv);
+int hg_cli_heatmap (int    argc,
+                    char **argv);
 int hg_cli_info (int    argc,
                  char **argv);
 int hg_cli_predict (int    argc,

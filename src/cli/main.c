@@ -13,6 +13,7 @@
 static const HgCliCommand commands[] = {
   { "attack", "Craft an adversarial version of one patch and show what it does", hg_cli_attack },
   { "eval", "Measure robustness: models × defences × attacks × ε, with intervals", hg_cli_eval },
+  { "heatmap", "Classify every tile of a slide: heatmap picture, CSV and GeoJSON", hg_cli_heatmap },
   { "info", "Print what a model file holds, as JSON", hg_cli_info },
   { "predict", "Classify patch images with a model, one JSON line each", hg_cli_predict },
   { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
