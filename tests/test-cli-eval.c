@@ -205,6 +205,35 @@ test_eval_runtime_errors (void)
   g_rmdir (empty);
 }
 
+static void
+test_eval_paper (void)
+{
+  g_autofree char *md_path = scratch_file ("paper.md");
+  g_autofree char *other = g_test_build_filename (G_TEST_DIST, "data", "tiny-cnn.safetensors", NULL);
+  g_autofree char *md = NULL;
+  g_autoptr (HgCliRun) run = hg_test_cli_runv ("eval", "--model", model, "--model", other, "--data", patches,
+                                               "--attack", "fgsm,pgd", "--eps", "0,8", "--steps", "2",
+                                               "--paper", "--markdown", md_path, "--quiet", NULL);
+
+  g_assert_cmpint (run->exit_code, ==, 0);
+  g_assert_true (g_file_get_contents (md_path, &md, NULL, NULL));
+  g_assert_true (g_str_has_prefix (md, "# Reproducing “Adversarial Attack and Defense in Breast Cancer Deep Learning Systems”\n"));
+  g_assert_nonnull (strstr (md, "| standard | idc-tiny | `idc-tiny.safetensors` | cnn |"));
+  g_assert_nonnull (strstr (md, "| standard, clean | 98.90% | 98.5% | 0.985 ["));
+  g_assert_nonnull (strstr (md, "| standard, FGSM ε = 8/255 | 10.99% |"));
+  g_assert_nonnull (strstr (md, "| defended, FGSM ε = 8/255 | 27.47% |"));
+  g_assert_nonnull (strstr (md, "## What the paper did not measure: PGD-2"));
+  g_assert_nonnull (strstr (md, "## Everything, with intervals"));
+
+  {
+    g_autoptr (HgCliRun) one = hg_test_cli_runv ("eval", "--model", model, "--data", patches, "--paper",
+                                                 "--markdown", md_path, NULL);
+
+    g_assert_cmpint (one->exit_code, ==, 2);
+    g_assert_cmpstr (one->err, ==, "histoguard-cli: eval: --paper needs exactly two --model (standard, then defended) and --markdown FILE\n");
+  }
+}
+
 /* ---- attack --------------------------------------------------------------- */
 
 static void
@@ -338,6 +367,7 @@ main (int   argc,
   g_test_add_func ("/hg/cli/eval/outputs", test_eval_outputs);
   g_test_add_func ("/hg/cli/eval/usage-errors", test_eval_usage_errors);
   g_test_add_func ("/hg/cli/eval/runtime-errors", test_eval_runtime_errors);
+  g_test_add_func ("/hg/cli/eval/paper", test_eval_paper);
   g_test_add_func ("/hg/cli/attack/writes", test_attack_writes);
   g_test_add_func ("/hg/cli/attack/eps0", test_attack_eps0);
   g_test_add_func ("/hg/cli/attack/errors", test_attack_errors);
