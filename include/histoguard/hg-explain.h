@@ -28,7 +28,8 @@ const char *hg_explain_default_layer (HgModel *model);
 
 /* x: one image, 3 × H × W floats in [0,1]. probs (nullable): the model's
  * class probabilities. saliency and gradcam (nullable): H × W floats.
- * layer: NULL for hg_explain_default_layer(). */
+ * layer: NULL for hg_explain_default_layer(). class_index -1 explains
+ * the class the model predicts. */
 gboolean hg_explain (HgContext   *ctx,
                      const float *x,
                      int          class_index,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hg-details-panel.h"
+#include "hg-predictions-panel.h"
 #include "hg-properties-window.h"
 #include "hg-slide-page.h"
 #include "hg-slide-text.h"
@@ -33,20 +34,24 @@ struct _HgWindow
   GMenu                *recent_menu;
 
   /* Template children */
-  AdwSplitButton  *open_button;
-  AdwToastOverlay *toast_overlay;
-  GtkStack        *stack;
-  AdwStatusPage   *empty_page;
-  AdwStatusPage   *loading_page;
-  GtkSpinner      *loading_spinner;
-  AdwWindowTitle  *window_title;
-  AdwFlap         *flap;
-  HgSlidePage     *slide_page;
-  HgDetailsPanel  *details_panel;
-  GtkToggleButton *sidebar_button;
-  GtkBox          *recent_box;
-  GtkListBox      *recent_list;
-  GMenu           *open_menu;
+  AdwSplitButton     *open_button;
+  AdwToastOverlay    *toast_overlay;
+  GtkStack           *stack;
+  AdwStatusPage      *empty_page;
+  AdwStatusPage      *loading_page;
+  GtkSpinner         *loading_spinner;
+  AdwWindowTitle     *window_title;
+  AdwFlap            *flap;
+  HgSlidePage        *slide_page;
+  HgDetailsPanel     *details_panel;
+  HgPredictionsPanel *predictions_panel;
+  HgTileInspector    *inspector;
+  AdwViewStack       *sidebar_stack;
+  GtkToggleButton    *sidebar_button;
+  GtkToggleButton    *heatmap_button;
+  GtkBox             *recent_box;
+  GtkListBox         *recent_list;
+  GMenu              *open_menu;
 };
 
 G_DEFINE_FINAL_TYPE (HgWindow, hg_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -122,6 +127,75 @@ actions_update (HgWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-fit", has_slide);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-original", has_slide);
   gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), has_slide);
+  gtk_widget_set_visible (GTK_WIDGET (self->heatmap_button), has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-heatmap", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-truth", has_slide);
+}
+
+/* The model: the one the settings name, else the standard one that
+ * ships, else the first that ships. */
+static void
+load_model (HgWindow *self)
+{
+  g_autofree char *chosen = g_settings_get_string (self->settings, "model");
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgModel) model = NULL;
+
+  if (chosen[0] != '\0')
+    path = g_strdup (chosen);
+  else
+    {
+      g_auto (GStrv) shipped = hg_predictions_panel_list_models ();
+
+      path = hg_data_find ("models/idc-standard.safetensors");
+      if (path == NULL && shipped[0] != NULL)
+        path = g_strdup (shipped[0]);
+    }
+
+  if (path != NULL)
+    model = hg_model_load (path, &error);
+  if (model != NULL && (hg_model_get_n_classes (model) < 2 || hg_arch_get_n_classes (hg_model_get_arch (model)) < 2))
+    {
+      g_set_error (&error, HG_ERROR, HG_ERROR_UNSUPPORTED, "%s has fewer than two classes", path);
+      g_clear_pointer (&model, hg_model_unref);
+    }
+
+  hg_slide_page_set_model (self->slide_page, model, model != NULL ? path : NULL);
+  hg_predictions_panel_set_model (self->predictions_panel, model, path, error != NULL ? error->message : NULL);
+}
+
+static void
+on_selected_tile (HgWindow *self)
+{
+  if (hg_slide_page_get_selected_tile (self->slide_page) < 0)
+    return;
+  gtk_toggle_button_set_active (self->sidebar_button, TRUE);
+  adw_view_stack_set_visible_child_name (self->sidebar_stack, "tile");
+  /* Arrow keys step from tile to tile. */
+  gtk_widget_grab_focus (GTK_WIDGET (self->inspector));
+}
+
+static void
+toggle_page_property (HgWindow   *self,
+                      const char *property)
+{
+  gboolean value;
+
+  g_object_get (self->slide_page, property, &value, NULL);
+  g_object_set (self->slide_page, property, !value, NULL);
+}
+
+static void
+toggle_heatmap_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  HgWindow *self = HG_WINDOW (widget);
+
+  if (self->slide == NULL)
+    return;
+  toggle_page_property (self, g_str_equal (action_name, "win.toggle-heatmap") ? "heatmap-visible" : "show-truth");
 }
 
 /* Core messages are sentence fragments ("reading level 2 … failed"); a
@@ -676,6 +750,8 @@ hg_window_class_init (HgWindowClass *klass)
 
   g_type_ensure (HG_TYPE_SLIDE_PAGE);
   g_type_ensure (HG_TYPE_DETAILS_PANEL);
+  g_type_ensure (HG_TYPE_PREDICTIONS_PANEL);
+  g_type_ensure (HG_TYPE_TILE_INSPECTOR);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE "/ui/hg-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HgWindow, open_button);
@@ -688,7 +764,11 @@ hg_window_class_init (HgWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HgWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, slide_page);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, details_panel);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, predictions_panel);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, inspector);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, sidebar_stack);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, heatmap_button);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, recent_box);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, recent_list);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, open_menu);
@@ -700,6 +780,8 @@ hg_window_class_init (HgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.properties", NULL, properties_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.show-tile-error", NULL, show_tile_error_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-heatmap", NULL, toggle_heatmap_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-truth", NULL, toggle_heatmap_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, zoom_action);
@@ -713,6 +795,8 @@ hg_window_class_init (HgWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_ALT_MASK, "win.properties",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, 0, "win.toggle-heatmap", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_g, 0, "win.toggle-truth", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "win.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "win.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK, "win.zoom-in", NULL);
@@ -749,6 +833,19 @@ hg_window_init (HgWindow *self)
 
   g_signal_connect_object (hg_slide_page_get_view (self->slide_page), "tile-error",
                            G_CALLBACK (on_tile_error), self, 0);
+
+  /* Predictions: the page computes, the panel and the inspector show. */
+  hg_slide_page_set_inspector (self->slide_page, self->inspector);
+  hg_predictions_panel_set_page (self->predictions_panel, self->slide_page);
+  hg_predictions_panel_set_settings (self->predictions_panel, self->settings);
+  g_object_bind_property (self->slide_page, "heatmap-visible", self->heatmap_button, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_settings_bind (self->settings, "heatmap-colormap", self->slide_page, "colormap", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "heatmap-opacity", self->slide_page, "heatmap-opacity", G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_object (self->settings, "changed::model", G_CALLBACK (load_model), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->slide_page, "notify::selected-tile", G_CALLBACK (on_selected_tile), self,
+                           G_CONNECT_SWAPPED);
+  load_model (self);
 
   self->recent_menu = g_menu_new ();
   g_menu_append_section (self->open_menu, _ ("Recent Slides"), G_MENU_MODEL (self->recent_menu));

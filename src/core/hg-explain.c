@@ -104,7 +104,7 @@ hg_explain (HgContext   *ctx,
   model = hg_context_get_model (ctx);
   hg_model_get_input_size (model, &h, &w, &c);
   k = hg_model_get_n_classes (model);
-  g_return_val_if_fail (class_index >= 0 && class_index < k, FALSE);
+  g_return_val_if_fail (class_index >= -1 && class_index < k, FALSE);
 
   if (layer == NULL)
     layer = hg_explain_default_layer (model);
@@ -130,6 +130,13 @@ hg_explain (HgContext   *ctx,
     }
   if (probs != NULL)
     hg_softmax (logits, 1, k, probs);
+  if (class_index < 0)
+    {
+      class_index = 0;
+      for (int i = 1; i < k; i++)
+        if (logits[i] > logits[class_index])
+          class_index = i;
+    }
   if (saliency == NULL && gradcam == NULL)
     return TRUE;
 
