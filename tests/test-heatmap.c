@@ -516,7 +516,7 @@ test_heatmap_run_async (void)
                           on_async_done, &run);
     g_main_loop_run (run.loop);
     g_assert_false (run.ok);
-    g_assert_nonnull (run.error);
+    g_assert_error (run.error, HG_ERROR, HG_ERROR_CANCELLED);
     g_clear_error (&run.error);
     g_assert_cmpuint (hg_heatmap_get_n_done (fresh), ==, 0);
   }

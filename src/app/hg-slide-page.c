@@ -465,7 +465,8 @@ on_run_done (GObject      *source,
       set_progress (self, 1);
       update_done_status (self);
     }
-  else if (g_error_matches (error, HG_ERROR, HG_ERROR_CANCELLED))
+  else if (g_error_matches (error, HG_ERROR, HG_ERROR_CANCELLED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     update_done_status (self);
   else
     {

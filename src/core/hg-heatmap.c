@@ -575,6 +575,8 @@ hg_heatmap_run_async (HgHeatmap            *heatmap,
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, hg_heatmap_run_async);
+  /* The run's own error says what was kept (HG_ERROR_CANCELLED). */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, run, (GDestroyNotify) run_data_release);
   g_task_run_in_thread (task, run_thread);
 }
