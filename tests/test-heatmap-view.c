@@ -32,6 +32,23 @@ view_idle (gpointer data)
   return is_drawn (data) && !hg_slide_view_get_loading (data);
 }
 
+static gboolean
+renders (gpointer data)
+{
+  g_autoptr (GdkTexture) texture = hg_test_render_widget (data);
+
+  return texture != NULL;
+}
+
+/* The widget as drawn, once it has something to draw (under load the
+ * first frame can come late). */
+static GdkTexture *
+render (GtkWidget *widget)
+{
+  g_assert_true (hg_test_wait_until (renders, widget, 10000));
+  return hg_test_render_widget (widget);
+}
+
 static guint8
 channel (guint32 argb,
          int     shift)
@@ -104,7 +121,7 @@ test_overlay_pixels (void)
 
   hg_slide_view_get_transform (view, &scale, &ox, &oy);
   g_assert_cmpfloat (scale, ==, 1);
-  shot = hg_test_render_widget (GTK_WIDGET (view));
+  shot = render (GTK_WIDGET (view));
   png = hg_test_save_png (shot, "heatmap-overlay.png");
   for (gsize i = 0; i < n; i++)
     {
@@ -129,7 +146,7 @@ test_overlay_pixels (void)
   /* Half opacity: half the colour, half the slide. */
   hg_heatmap_overlay_set_opacity (overlay, 0.5);
   hg_test_iterate (50);
-  shot = hg_test_render_widget (GTK_WIDGET (view));
+  shot = render (GTK_WIDGET (view));
   {
     gssize  i = hg_tiling_find (tiling, 620, 400);
     int     x = (int) (620 + ox), y = (int) (400 + oy);
@@ -147,7 +164,7 @@ test_overlay_pixels (void)
   /* Hidden values: only the slide. */
   hg_heatmap_overlay_set_show_values (overlay, FALSE);
   hg_test_iterate (50);
-  shot = hg_test_render_widget (GTK_WIDGET (view));
+  shot = render (GTK_WIDGET (view));
   assert_colour_near (hg_test_texture_pixel (shot, (int) (520 + ox), (int) (400 + oy)),
                       hg_test_pattern_pixel (520, 400), 0);
   g_clear_object (&shot);
@@ -158,7 +175,7 @@ test_overlay_pixels (void)
   hg_heatmap_overlay_set_threshold (overlay, 1.0);
   hg_heatmap_overlay_set_selected (overlay, hg_tiling_find (tiling, 550, 450));
   hg_test_iterate (50);
-  shot = hg_test_render_widget (GTK_WIDGET (view));
+  shot = render (GTK_WIDGET (view));
   g_free (png);
   png = hg_test_save_png (shot, "heatmap-overlay-outline.png");
   {
@@ -324,7 +341,7 @@ test_window_flow (void)
 
   adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (sidebar_stack), "predictions");
   hg_test_iterate (300);
-  shot = hg_test_render_widget (GTK_WIDGET (window));
+  shot = render (GTK_WIDGET (window));
   saved = hg_test_save_png (shot, "heatmap.png");
   g_test_message ("screenshot: %s", saved);
   g_assert_cmpuint (hg_test_count_colours (shot, 256), >=, 128);
@@ -344,7 +361,7 @@ test_window_flow (void)
   g_assert_true (g_str_has_prefix (label_text (inspector, HG_TYPE_TILE_INSPECTOR, "title_label"), "Tile at x 1"));
   hg_tile_inspector_set_view (HG_TILE_INSPECTOR (inspector), HG_TILE_INSPECTOR_GRADCAM);
   hg_test_iterate (300);
-  shot = hg_test_render_widget (GTK_WIDGET (window));
+  shot = render (GTK_WIDGET (window));
   saved = hg_test_save_png (shot, "inspector.png");
   g_test_message ("screenshot: %s", saved);
   g_clear_object (&shot);

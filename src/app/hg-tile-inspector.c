@@ -87,8 +87,8 @@ update_view (HgTileInspector *self)
     {
     case HG_TILE_INSPECTOR_SALIENCY:
       map = self->saliency;
-      text = _ ("Brighter pixels are those whose smallest change moves the IDC score most: "
-                "where a gradient attack such as FGSM pushes.");
+      text = _ ("Brighter pixels are those whose smallest change moves the predicted class’s "
+                "score most: where a gradient attack such as FGSM pushes.");
       break;
     case HG_TILE_INSPECTOR_GRADCAM:
       map = self->gradcam;

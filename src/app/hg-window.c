@@ -176,6 +176,17 @@ on_selected_tile (HgWindow *self)
   gtk_widget_grab_focus (GTK_WIDGET (self->inspector));
 }
 
+/* Showing the heatmap brings its panel forward, unless a tile is shown. */
+static void
+on_heatmap_visible (HgWindow *self)
+{
+  gboolean visible;
+
+  g_object_get (self->slide_page, "heatmap-visible", &visible, NULL);
+  if (visible && g_strcmp0 (adw_view_stack_get_visible_child_name (self->sidebar_stack), "details") == 0)
+    adw_view_stack_set_visible_child_name (self->sidebar_stack, "predictions");
+}
+
 static void
 toggle_page_property (HgWindow   *self,
                       const char *property)
@@ -844,6 +855,8 @@ hg_window_init (HgWindow *self)
   g_settings_bind (self->settings, "heatmap-opacity", self->slide_page, "heatmap-opacity", G_SETTINGS_BIND_DEFAULT);
   g_signal_connect_object (self->settings, "changed::model", G_CALLBACK (load_model), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->slide_page, "notify::selected-tile", G_CALLBACK (on_selected_tile), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->slide_page, "notify::heatmap-visible", G_CALLBACK (on_heatmap_visible), self,
                            G_CONNECT_SWAPPED);
   load_model (self);
 
