@@ -764,6 +764,33 @@ explain_data_free (ExplainData *data)
   g_free (data);
 }
 
+/* Small tiles (an IDC patch is what the model sees, 50 × 50) are blown up
+ * pixel by pixel: crisp, as the model sees them, not smoothed. */
+static HgImage *
+enlarge (HgImage *image)
+{
+  int      w = hg_image_get_width (image), h = hg_image_get_height (image);
+  int      factor = INSPECTOR_SIZE / MAX (w, h);
+  HgImage *big;
+  gsize    src_stride = hg_image_get_stride (image), dst_stride;
+  guint8  *dst;
+
+  if (factor < 2 || (big = hg_image_new (w * factor, h * factor, NULL)) == NULL)
+    return hg_image_ref (image);
+
+  dst = hg_image_get_mutable_data (big);
+  dst_stride = hg_image_get_stride (big);
+  for (int y = 0; y < h * factor; y++)
+    {
+      const guint32 *src_row = (const guint32 *) (hg_image_get_data (image) + (gsize) (y / factor) * src_stride);
+      guint32       *dst_row = (guint32 *) (dst + (gsize) y * dst_stride);
+
+      for (int x = 0; x < w * factor; x++)
+        dst_row[x] = src_row[x / factor];
+    }
+  return big;
+}
+
 static void
 explain_thread (GTask        *task,
                 gpointer      source_object,
@@ -782,6 +809,13 @@ explain_thread (GTask        *task,
   data->gradcam = g_new (float, (gsize) data->width * data->height);
 
   data->image = hg_tiling_read_tile_image (data->tiling, data->index, INSPECTOR_SIZE, &error);
+  if (data->image != NULL)
+    {
+      HgImage *big = enlarge (data->image);
+
+      hg_image_unref (data->image);
+      data->image = big;
+    }
   if (data->image == NULL || !hg_tiling_read_tile (data->tiling, data->index, x, &error) ||
       !hg_explain (ctx, x, -1, NULL, data->probs, data->saliency, data->gradcam, &error))
     {

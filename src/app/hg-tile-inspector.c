@@ -17,6 +17,8 @@ struct _HgTileInspector
   GtkWidget parent_instance;
 
   HgTileInspectorView view;
+  GdkTexture         *image;
+  GdkTexture         *grey; /* the image under an explanation */
   GdkTexture         *saliency;
   GdkTexture         *gradcam;
 
@@ -77,6 +79,30 @@ map_texture (const float *map,
   return gdk_memory_texture_new (width, height, GDK_MEMORY_R8G8B8A8, bytes, (gsize) width * 4);
 }
 
+/* The tile in shades of grey, so that the explanation's colours are the
+ * only ones and do not blend with the stain's pinks and purples. */
+static GdkTexture *
+grey_texture (GdkTexture *image)
+{
+  int     w = gdk_texture_get_width (image), h = gdk_texture_get_height (image);
+  gsize   stride = (gsize) w * 4;
+  guint8 *pixels = g_malloc (stride * h);
+  g_autoptr (GBytes) bytes = NULL;
+
+  /* Cairo's ARGB32 in native order: B, G, R, A on little-endian. */
+  gdk_texture_download (image, pixels, stride);
+  for (gsize i = 0; i < stride * h; i += 4)
+    {
+      guint32 argb = *(guint32 *) (pixels + i);
+      guint   r = (argb >> 16) & 0xff, g = (argb >> 8) & 0xff, b = argb & 0xff, a = argb >> 24;
+      guint   y = (guint) (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.5);
+
+      *(guint32 *) (pixels + i) = (a << 24) | (y << 16) | (y << 8) | y;
+    }
+  bytes = g_bytes_new_take (pixels, stride * h);
+  return gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, stride);
+}
+
 static void
 update_view (HgTileInspector *self)
 {
@@ -101,6 +127,7 @@ update_view (HgTileInspector *self)
     }
 
   gtk_picture_set_paintable (self->map_picture, GDK_PAINTABLE (map));
+  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (map != NULL ? self->grey : self->image));
   gtk_label_set_text (self->explanation_label, text != NULL ? text : "");
   gtk_widget_set_visible (GTK_WIDGET (self->explanation_label), text != NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->saliency_button), self->saliency != NULL);
@@ -149,6 +176,8 @@ hg_tile_inspector_clear (HgTileInspector *self)
 {
   g_return_if_fail (HG_IS_TILE_INSPECTOR (self));
 
+  g_clear_object (&self->image);
+  g_clear_object (&self->grey);
   gtk_picture_set_paintable (self->picture, NULL);
   hg_tile_inspector_set_probabilities (self, NULL, NULL, 0);
   hg_tile_inspector_set_explanations (self, NULL, NULL, 0, 0);
@@ -175,7 +204,11 @@ hg_tile_inspector_set_image (HgTileInspector *self,
 {
   g_return_if_fail (HG_IS_TILE_INSPECTOR (self));
 
-  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (image));
+  g_set_object (&self->image, image);
+  g_clear_object (&self->grey);
+  if (image != NULL)
+    self->grey = grey_texture (image);
+  update_view (self);
   gtk_stack_set_visible_child_name (self->stack, "tile");
 }
 
@@ -275,6 +308,8 @@ hg_tile_inspector_dispose (GObject *object)
 {
   HgTileInspector *self = HG_TILE_INSPECTOR (object);
 
+  g_clear_object (&self->image);
+  g_clear_object (&self->grey);
   g_clear_object (&self->saliency);
   g_clear_object (&self->gradcam);
   gtk_widget_dispose_template (GTK_WIDGET (self), HG_TYPE_TILE_INSPECTOR);
