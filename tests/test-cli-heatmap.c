@@ -139,6 +139,8 @@ test_heatmap_errors (Fixture      *f,
     { { "heatmap", "--model", f->model, "/nonexistent-slide.svs" }, 1, "/nonexistent-slide.svs" },
     { { "heatmap", "--model", f->model, "--tile-size", "2", "--grid", f->slide }, 1, "a tile of 2 pixels" },
     { { "heatmap", "--model", f->model, "--csv", "/nonexistent-dir/x.csv", f->slide }, 1, "/nonexistent-dir/x.csv" },
+    { { "heatmap", "--model", f->model, "--level", "9", f->slide }, 1, "has no level 9" },
+    { { "heatmap", "--model", f->model, "--level", "-3", f->slide }, 2, "--level must be" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -231,6 +231,22 @@ test_tiling_grid_edges (void)
     g_assert_cmpfloat (chw[5 * 50 + 5], <, 1.0f); /* inside */
   }
 
+  /* A level forced by hand: read there, whatever the resolution. */
+  g_clear_pointer (&tiling, hg_tiling_unref);
+  options.level = 1;
+  tiling = hg_tiling_new (slide, 50, 50, HG_SLIDE_IDC_MPP, &options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hg_tiling_get_level (tiling), ==, 1);
+  hg_tiling_get_read_size (tiling, &rw, &rh);
+  g_assert_cmpint (rw, ==, 150);
+  g_clear_pointer (&tiling, hg_tiling_unref);
+  options.level = 3;
+  g_assert_null (hg_tiling_new (slide, 50, 50, HG_SLIDE_IDC_MPP, &options, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "levels are 0 to 2"));
+  g_clear_error (&error);
+  options.level = -1;
+
   /* Tiles the size of the input are read from level 0, unscaled. */
   g_clear_pointer (&tiling, hg_tiling_unref);
   options.tile_size = 50;

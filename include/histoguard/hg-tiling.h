@@ -56,6 +56,9 @@ typedef struct
   double min_tissue;
   /* A grid even on a folder of patches. */
   gboolean grid;
+  /* The pyramid level tiles are read from (then scaled to the input);
+   * -1: the coarsest that keeps the input's resolution. */
+  int level;
 } HgTilingOptions;
 
 typedef struct _HgTiling HgTiling;

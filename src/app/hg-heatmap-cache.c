@@ -52,7 +52,7 @@ hg_heatmap_cache_key (HgSlide               *slide,
   g_string_append (key, g_ascii_dtostr (number, sizeof number, options->tile_size));
   g_string_append_c (key, '\t');
   g_string_append (key, g_ascii_dtostr (number, sizeof number, options->min_tissue));
-  g_string_append_printf (key, "\t%d", options->grid);
+  g_string_append_printf (key, "\t%d\t%d", options->grid, options->level);
   return g_string_free (g_steal_pointer (&key), FALSE);
 }
 

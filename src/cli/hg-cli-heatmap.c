@@ -148,7 +148,7 @@ hg_cli_heatmap (int    argc,
   g_autofree char   *colormap_name = NULL;
   g_autofree char   *model_name = NULL;
   double             tile_size = 0, min_tissue = HG_TILING_MIN_TISSUE, opacity = 0.6, threshold = NAN;
-  int                threads = 0, batch = HG_HEATMAP_BATCH, size = 2048;
+  int                threads = 0, batch = HG_HEATMAP_BATCH, size = 2048, level = -1;
   gboolean           grid = FALSE, truth = FALSE, quiet = FALSE;
   HgTilingOptions    options;
   HgHeatmapStyle     style;
@@ -160,6 +160,7 @@ hg_cli_heatmap (int    argc,
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write one line per tile: x,y,width,height,probability,label,ground_truth", "OUT" },
     { "geojson", 0, 0, G_OPTION_ARG_FILENAME, &geojson, "Write the tiles as GeoJSON detections for QuPath", "OUT" },
     { "tile-size", 0, 0, G_OPTION_ARG_DOUBLE, &tile_size, "Tile side in level-0 pixels [from the model's scale and the slide's µm per pixel]", "PX" },
+    { "level", 0, 0, G_OPTION_ARG_INT, &level, "Pyramid level to read tiles from [the coarsest that keeps the model's resolution]", "N" },
     { "grid", 0, 0, G_OPTION_ARG_NONE, &grid, "A grid of tiles even on a folder of IDC patches", NULL },
     { "min-tissue", 0, 0, G_OPTION_ARG_DOUBLE, &min_tissue, "Skip grid tiles with less tissue than this fraction (0 keeps all) [0.1]", "F" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &colormap_name, "PNG colour map: viridis, magma or coolwarm [viridis]", "NAME" },
@@ -228,6 +229,11 @@ hg_cli_heatmap (int    argc,
       hg_cli_error (COMMAND, "--tile-size must be a positive number of pixels, not %g", tile_size);
       return HG_CLI_EXIT_USAGE;
     }
+  if (level < -1)
+    {
+      hg_cli_error (COMMAND, "--level must be a pyramid level (0 is the full resolution), not %d", level);
+      return HG_CLI_EXIT_USAGE;
+    }
   if (size < 64 || size > 16384)
     {
       hg_cli_error (COMMAND, "--size must be from 64 to 16384 pixels, not %d", size);
@@ -267,6 +273,7 @@ hg_cli_heatmap (int    argc,
   options.tile_size = tile_size;
   options.min_tissue = min_tissue;
   options.grid = grid;
+  options.level = level;
   tiling = hg_tiling_new_for_model (slide, model, &options, &error);
   if (tiling == NULL)
     {

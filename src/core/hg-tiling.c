@@ -39,7 +39,7 @@ hg_tiling_options_init (HgTilingOptions *options)
 {
   g_return_if_fail (options != NULL);
 
-  *options = (HgTilingOptions){ .tile_size = 0, .min_tissue = HG_TILING_MIN_TISSUE };
+  *options = (HgTilingOptions){ .tile_size = 0, .min_tissue = HG_TILING_MIN_TISSUE, .level = -1 };
 }
 
 double
@@ -212,6 +212,13 @@ hg_tiling_new (HgSlide               *slide,
     }
 
   hg_slide_get_level_size (slide, 0, &width, &height);
+  if (options->level >= hg_slide_get_level_count (slide))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                   "%s has no level %d: its levels are 0 to %d", hg_slide_get_name (slide), options->level,
+                   hg_slide_get_level_count (slide) - 1);
+      return NULL;
+    }
   tile_size = options->tile_size > 0 ? round (options->tile_size)
                                      : hg_tiling_default_tile_size (slide, input_width, input_mpp);
   if (!isfinite (tile_size) || tile_size < MIN_TILE_SIZE || tile_size > MAX (width, height))
@@ -247,7 +254,7 @@ hg_tiling_new (HgSlide               *slide,
 
   /* Read from the coarsest level that still has the input's resolution. */
   ds = tiling->cell_w / input_width;
-  tiling->level = hg_slide_get_best_level (slide, ds);
+  tiling->level = options->level >= 0 ? options->level : hg_slide_get_best_level (slide, ds);
   ds = hg_slide_get_level_downsample (slide, tiling->level);
   tiling->read_w = MAX (1, (int) lround (tiling->cell_w / ds));
   tiling->read_h = MAX (1, (int) lround (tiling->cell_h / ds));
