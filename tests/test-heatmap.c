@@ -280,6 +280,48 @@ test_tiling_grid_edges (void)
   g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
 }
 
+/* The real Aperio scan: tiles of 200 µm at its 0.499 µm per pixel, tissue
+ * only, read from level 0 (its only level). */
+static void
+test_tiling_svs (void)
+{
+  g_autofree char *path = hg_test_shared_data ("slides/CMU-1-Small-Region.svs");
+  g_autoptr (HgSlide) slide = NULL;
+  g_autoptr (HgTiling) tiling = NULL;
+  g_autoptr (GError) error = NULL;
+  double        mpp_x, mpp_y, cell;
+  int           columns, rows, rw;
+  gsize         n;
+  const HgTile *tiles;
+
+  if (path == NULL)
+    return;
+  slide = open_slide (path);
+  g_assert_true (hg_slide_get_mpp (slide, &mpp_x, &mpp_y));
+  tiling = hg_tiling_new (slide, 50, 50, HG_SLIDE_IDC_MPP, NULL, &error);
+  g_assert_no_error (error);
+  hg_tiling_get_cell_size (tiling, &cell, NULL);
+  g_assert_cmpfloat (cell, ==, round (50 * HG_SLIDE_IDC_MPP / mpp_x));
+  g_assert_cmpint (hg_tiling_get_level (tiling), ==, 0);
+  hg_tiling_get_read_size (tiling, &rw, NULL);
+  g_assert_cmpint (rw, ==, (int) cell);
+  hg_tiling_get_grid_size (tiling, &columns, &rows);
+  g_assert_cmpint (columns, ==, 6); /* 2220 / 401 */
+  g_assert_cmpint (rows, ==, 8);    /* 2967 / 401 */
+  tiles = hg_tiling_get_tiles (tiling, &n);
+  g_test_message ("%zu of %d cells have tissue", n, columns * rows);
+  /* The tissue is a band down the middle: most cells are glass. */
+  g_assert_cmpuint (n, >=, 12);
+  g_assert_cmpuint (n, <=, 36);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_cmpfloat (tiles[i].tissue, >=, HG_TILING_MIN_TISSUE);
+      g_assert_cmpint (tiles[i].truth, ==, HG_SLIDE_LABEL_NONE);
+    }
+  /* The top-left cell is glass. */
+  g_assert_cmpint (hg_tiling_find_cell (tiling, 0, 0), ==, -1);
+}
+
 static const HgTestPatch patches[] = {
   { 1, 1, 50, 50, 0 },
   { 51, 1, 50, 50, 1 },
@@ -880,6 +922,7 @@ main (int   argc,
   g_test_add_func ("/hg/tissue/mask-fixture", test_tissue_mask_fixture);
   g_test_add_func ("/hg/tiling/grid-edges", test_tiling_grid_edges);
   g_test_add_func ("/hg/tiling/patches", test_tiling_patches);
+  g_test_add_func ("/hg/tiling/svs", test_tiling_svs);
   g_test_add_func ("/hg/heatmap/run", test_heatmap_run);
   g_test_add_func ("/hg/heatmap/run-async", test_heatmap_run_async);
   g_test_add_func ("/hg/heatmap/metrics", test_heatmap_metrics);
