@@ -67,6 +67,8 @@ class App:
     def __enter__(self):
         env = dict(os.environ)
         env.setdefault('GSETTINGS_BACKEND', 'memory')
+        if 'HG_APP_G_DEBUG' in env:
+            env['G_DEBUG'] = env['HG_APP_G_DEBUG']
         self.proc = subprocess.Popen([os.environ['HG_APP']] + self.args, env=env)
         deadline = time.time() + 60
         while time.time() < deadline:
