@@ -18,6 +18,7 @@ builddir=${1:-_build}
 case "$builddir" in /*) ;; *) builddir="$srcdir/$builddir" ;; esac
 data="$srcdir/../shared/data/idc"
 [ -d "$data" ] || data="$srcdir/../../shared/data/idc"
+stand_in=${STANDARD:+yes}${ROBUST:+yes}
 standard=${STANDARD:-$srcdir/data/models/idc-standard.safetensors}
 robust=${ROBUST:-$srcdir/data/models/idc-robust.safetensors}
 out=${OUT:-$srcdir/docs/paper-reproduction}
@@ -49,7 +50,7 @@ out=$(rel "$out")
 # DeepFool's minimal perturbations and a feature-squeezing detector whose
 # threshold comes from the validation patients.
 cd "$srcdir"
-exec "$builddir/src/cli/histoguard-cli" eval \
+"$builddir/src/cli/histoguard-cli" eval \
   --model "$standard" --model "$robust" \
   --data "$data/patches" --splits "$data/splits.tsv" --split test \
   --attack fgsm,pgd,deepfool --eps 0,1,2,4,8 --steps 20 \
@@ -57,3 +58,12 @@ exec "$builddir/src/cli/histoguard-cli" eval \
   --detector bits:5,median:3 \
   --title "Standard and adversarially trained IDC classifiers under attack" \
   --paper --json "$out.json" --plot "$out.png" --markdown "$out.md"
+
+# Say so at the top when these are not the shipped models.
+if [ -n "$stand_in" ]; then
+  {
+    printf '> **Not the shipped models:** generated with `STANDARD=%s ROBUST=%s`.\n\n' "$standard" "$robust"
+    cat "$out.md"
+  } > "$out.md.tmp"
+  mv "$out.md.tmp" "$out.md"
+fi

@@ -206,6 +206,33 @@ test_eval_runtime_errors (void)
 }
 
 static void
+test_eval_detector_calibration (void)
+{
+  g_autofree char *json_path = scratch_file ("det.json");
+  g_autofree char *json = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgCliRun) run = hg_test_cli_runv ("eval", "--model", model, "--data", patches, "--splits", splits,
+                                               "--attack", "fgsm", "--eps", "0,8", "--detector", "bits:5,median:3",
+                                               "--json", json_path, "--quiet", NULL);
+  JsonArray  *detection;
+  JsonObject *row;
+
+  g_assert_cmpint (run->exit_code, ==, 0);
+  g_assert_true (g_file_get_contents (json_path, &json, NULL, &error));
+  g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+  detection = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "detection");
+  /* One attack, one ε > 0; the threshold from the val patients. */
+  g_assert_cmpuint (json_array_get_length (detection), ==, 1);
+  row = json_array_get_object_element (detection, 0);
+  g_assert_false (json_object_get_boolean_member (row, "calibrated_on_evaluated_data"));
+  g_assert_cmpstr (json_object_get_string_member (row, "squeezers"), ==, "bits:5,median:3");
+  g_assert_cmpfloat (json_object_get_double_member (row, "eps"), ==, 8);
+  g_assert_cmpfloat (json_object_get_double_member (row, "fpr"), >=, 0);
+  g_assert_cmpfloat (json_object_get_double_member (row, "fpr"), <=, 1);
+}
+
+static void
 test_eval_paper (void)
 {
   g_autofree char *md_path = scratch_file ("paper.md");
@@ -368,6 +395,7 @@ main (int   argc,
   g_test_add_func ("/hg/cli/eval/usage-errors", test_eval_usage_errors);
   g_test_add_func ("/hg/cli/eval/runtime-errors", test_eval_runtime_errors);
   g_test_add_func ("/hg/cli/eval/paper", test_eval_paper);
+  g_test_add_func ("/hg/cli/eval/detector-calibration", test_eval_detector_calibration);
   g_test_add_func ("/hg/cli/attack/writes", test_attack_writes);
   g_test_add_func ("/hg/cli/attack/eps0", test_attack_eps0);
   g_test_add_func ("/hg/cli/attack/errors", test_attack_errors);

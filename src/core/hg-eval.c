@@ -870,28 +870,24 @@ evaluate_model (Run              *run,
     {
       if (calibration != NULL && calibration->n > 0)
         {
-          Job              score = { .kind = JOB_SCORE };
-          Run              calib_run = *run;
-          g_autofree char *stage = g_strdup_printf ("%s · detector calibration", run->model_name);
+          /* The same machinery on the calibration data, silently. */
+          const HgEvalData  *saved_data = run->data;
+          int                saved_batches = run->n_batches;
+          HgEvalProgressFunc saved_progress = run->progress;
+          Job                score = { .kind = JOB_SCORE };
+          g_autofree char   *stage = g_strdup_printf ("%s · detector calibration", run->model_name);
 
-          calib_run.data = calibration;
-          calib_run.n_batches = (int) ((calibration->n + run->batch_size - 1) / run->batch_size);
-          calib_run.stage = NULL;
-          g_mutex_init (&calib_run.lock);
-          calib_run.error = NULL;
-          calib_run.progress = NULL;
+          run->data = calibration;
+          run->n_batches = (int) ((calibration->n + run->batch_size - 1) / run->batch_size);
+          run->progress = NULL;
           score.scores = g_new0 (float *, 1);
           score.scores[0] = g_new (float, calibration->n);
-          ok = run_job (&calib_run, &score, contexts, n_threads, stage);
+          ok = run_job (run, &score, contexts, n_threads, stage);
           if (ok)
             calib_threshold = hg_detector_calibrate (opt->detector, score.scores[0], calibration->n, opt->detector_fpr);
-          else
-            {
-              run->error = calib_run.error;
-              g_atomic_int_set (&run->failed, 1);
-            }
-          g_free (calib_run.stage);
-          g_mutex_clear (&calib_run.lock);
+          run->data = saved_data;
+          run->n_batches = saved_batches;
+          run->progress = saved_progress;
           g_free (score.scores[0]);
           g_free (score.scores);
         }
