@@ -43,6 +43,7 @@ struct _HgPredictionsPanel
   GtkLabel            *auc_label;
   AdwActionRow        *tiling_row;
   GtkAdjustment       *tile_size_adjustment;
+  GtkSpinButton       *tile_size_spin;
   AdwPreferencesGroup *export_group;
 };
 
@@ -307,6 +308,32 @@ update (HgPredictionsPanel *self)
     gtk_widget_set_visible (GTK_WIDGET (self->metrics_group), FALSE);
 }
 
+/* A tile size of 0 follows the model's scale: the spin button says so. */
+static gboolean
+on_tile_size_output (GtkSpinButton *spin)
+{
+  double value = gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin));
+
+  if (value != 0)
+    return FALSE;
+  /* Translators: the tile size is chosen from the model's scale */
+  gtk_editable_set_text (GTK_EDITABLE (spin), C_ ("tile size", "Auto"));
+  return TRUE;
+}
+
+static int
+on_tile_size_input (GtkSpinButton *spin,
+                    double        *value)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (spin));
+  char       *end = NULL;
+
+  *value = g_strtod (text, &end);
+  if (end == text || *value < 0)
+    *value = 0; /* "Auto", or anything that is not a size */
+  return TRUE;
+}
+
 static gboolean
 colormap_to_index (GBinding     *binding,
                    const GValue *from,
@@ -457,6 +484,7 @@ hg_predictions_panel_class_init (HgPredictionsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HgPredictionsPanel, auc_label);
   gtk_widget_class_bind_template_child (widget_class, HgPredictionsPanel, tiling_row);
   gtk_widget_class_bind_template_child (widget_class, HgPredictionsPanel, tile_size_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, HgPredictionsPanel, tile_size_spin);
   gtk_widget_class_bind_template_child (widget_class, HgPredictionsPanel, export_group);
 
   gtk_widget_class_install_action (widget_class, "panel.choose-model", NULL, choose_model_action);
@@ -477,5 +505,8 @@ hg_predictions_panel_init (HgPredictionsPanel *self)
   g_signal_connect_object (self->model_row, "notify::selected", G_CALLBACK (on_model_selected), self,
                            G_CONNECT_SWAPPED);
   g_object_bind_property (self->threshold_switch, "active", self->threshold_spin, "sensitive", G_BINDING_SYNC_CREATE);
+  g_signal_connect (self->tile_size_spin, "output", G_CALLBACK (on_tile_size_output), NULL);
+  g_signal_connect (self->tile_size_spin, "input", G_CALLBACK (on_tile_size_input), NULL);
+  gtk_spin_button_update (self->tile_size_spin);
   hg_predictions_panel_set_model (self, NULL, NULL, NULL);
 }
