@@ -28,3 +28,4 @@
 #include "hg-tiling.h"
 #include "hg-heatmap.h"
 #include "hg-explain.h"
+#include "hg-live.h"
