@@ -548,6 +548,83 @@ test_transfer_vs_adaptive (void)
   g_assert_cmpint (adaptive_flips, >, transfer_flips);
 }
 
+/* The feature-squeezing detector watches what the model is shown: its
+ * scores are hg_detector_score()'s, calibrated on the clean tiles for 5%
+ * false alarms when no threshold is given, and the counts follow. */
+static void
+test_detector (void)
+{
+  Reader reader;
+  g_autoptr (HgLiveAttack) live = live_new (&reader);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgDetector) detector = hg_detector_new (HG_DETECTOR_DEFAULT_SQUEEZERS, &error);
+  g_autoptr (HgDefense) jpeg = hg_defense_parse ("jpeg:75", NULL);
+  g_autoptr (HgLivePipeline) plain = hg_live_pipeline_new (model, NULL);
+  g_autoptr (HgLivePipeline) watched = hg_live_pipeline_new_full (model, jpeg, detector, NAN);
+  g_autoptr (HgLivePipeline) strict = hg_live_pipeline_new_full (model, jpeg, detector, 0.0);
+  g_autoptr (HgContext) ctx = hg_context_new (model);
+  g_autofree guint64 *keys = all_keys ();
+  g_autofree float   *defended = g_new (float, (gsize) N *PIXELS);
+  g_autofree float   *scores = g_new (float, N);
+  g_autoptr (HgLiveResult) clean = NULL, attacked = NULL;
+  HgLiveRequest request;
+  HgLiveCounts  counts;
+  int           flagged = 0, evaded = 0;
+
+  g_assert_no_error (error);
+  g_assert_false (hg_live_pipeline_equal (watched, strict));
+  g_assert_nonnull (hg_live_pipeline_get_detector (watched));
+  g_assert_null (hg_live_pipeline_get_detector (plain));
+
+  request_one (&request, plain, keys, N, HG_ATTACK_FGSM, 0);
+  request.pipelines[1] = watched;
+  request.craft[1] = HG_LIVE_TRANSFER;
+  request.n_pipelines = 2;
+  clean = compute (live, &request);
+  g_assert_null (hg_live_result_get_scores (clean, 0));
+  g_assert_true (isnan (hg_live_result_get_threshold (clean, 0)));
+
+  /* The clean scores are the detector's on the JPEG'd tiles. */
+  hg_defense_apply (jpeg, tiles_x, N, SIZE, SIZE, 0, defended);
+  g_assert_true (hg_detector_score (detector, ctx, defended, N, NULL, 0, scores, &error));
+  for (int i = 0; i < N; i++)
+    g_assert_cmpfloat_with_epsilon (hg_live_result_get_clean_scores (clean, 1)[i], scores[i], 1e-5);
+  hg_live_result_get_counts (clean, 1, &counts);
+  g_assert_true (isfinite (hg_live_result_get_threshold (clean, 1)));
+  g_assert_cmpint (counts.n_clean_flagged, <=, (int) (HG_LIVE_DETECTOR_FPR * N));
+  g_assert_cmpint (counts.n_flagged, ==, counts.n_clean_flagged);
+
+  /* Attacked: flags and evasions follow the scores. */
+  request.params.eps = 6;
+  request.craft[1] = HG_LIVE_ADAPTIVE;
+  attacked = compute (live, &request);
+  g_assert_cmpfloat (hg_live_result_get_threshold (attacked, 1), ==, hg_live_result_get_threshold (clean, 1));
+  for (int i = 0; i < N; i++)
+    {
+      guint8 flags = hg_live_result_get_flags (attacked, 1)[i];
+      float  score = hg_live_result_get_scores (attacked, 1)[i];
+
+      g_assert_false (isnan (score));
+      g_assert_cmpint (!!(flags & HG_LIVE_TILE_FLAGGED), ==, score > hg_live_result_get_threshold (attacked, 1));
+      flagged += !!(flags & HG_LIVE_TILE_FLAGGED);
+      evaded += (flags & HG_LIVE_TILE_FLIPPED) && !(flags & HG_LIVE_TILE_FLAGGED);
+    }
+  hg_live_result_get_counts (attacked, 1, &counts);
+  g_assert_cmpint (counts.n_flagged, ==, flagged);
+  g_assert_cmpint (counts.n_evaded, ==, evaded);
+  g_test_message ("detector at ε=6: %d of %d flagged, %d flipped, %d flipped unseen", counts.n_flagged, N,
+                  counts.n_flipped, counts.n_evaded);
+
+  /* A threshold given is used as it is. */
+  g_clear_pointer (&attacked, hg_live_result_unref);
+  request.pipelines[1] = strict;
+  attacked = compute (live, &request);
+  g_assert_cmpfloat (hg_live_result_get_threshold (attacked, 1), ==, 0.0);
+  for (int i = 0; i < N; i++)
+    g_assert_cmpint (!!(hg_live_result_get_flags (attacked, 1)[i] & HG_LIVE_TILE_FLAGGED), ==,
+                     hg_live_result_get_scores (attacked, 1)[i] > 0);
+}
+
 /* Two pipelines that compute the same thing give the same numbers. */
 static void
 test_same_pipeline (void)
@@ -912,6 +989,57 @@ test_eviction (void)
                          (gsize) N * 2 * sizeof (float)) == 0);
 }
 
+/* Tiles read from a slide's tiling: the patches of one patient. */
+static void
+test_tiling (void)
+{
+  g_autofree char *folder = g_test_build_filename (G_TEST_DIST, "data", "idc", "patches", "16552", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgSlide) slide = hg_slide_open (folder, NULL, &error);
+  g_autoptr (HgTiling) tiling = NULL;
+  g_autoptr (HgLiveAttack) live = NULL;
+  g_autoptr (HgLivePipeline) plain = hg_live_pipeline_new (model, NULL);
+  g_autoptr (HgContext) ctx = hg_context_new (model);
+  g_autoptr (HgLiveResult) result = NULL;
+  g_autofree guint64 *keys = NULL;
+  g_autofree float   *x = NULL, *logits = NULL;
+  HgLiveRequest       request;
+  gsize               n;
+
+  g_assert_no_error (error);
+  tiling = hg_tiling_new_for_model (slide, model, NULL, &error);
+  g_assert_no_error (error);
+  n = hg_tiling_get_n_tiles (tiling);
+  g_assert_cmpuint (n, >, 0);
+  live = hg_live_attack_new (hg_live_read_tiling, hg_tiling_ref (tiling), (GDestroyNotify) hg_tiling_unref);
+
+  keys = g_new (guint64, n + 1);
+  x = g_new (float, n *PIXELS);
+  logits = g_new (float, n * 2);
+  for (gsize i = 0; i < n; i++)
+    {
+      keys[i] = i;
+      g_assert_true (hg_tiling_read_tile (tiling, i, x + i * PIXELS, &error));
+    }
+  g_assert_true (hg_model_predict (ctx, x, (int) n, logits));
+
+  request_one (&request, plain, keys, (int) n, HG_ATTACK_FGSM, 3);
+  result = compute (live, &request);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_cmpint (hg_live_result_get_truth (result)[i], ==, hg_tiling_get_tile (tiling, i)->truth);
+      g_assert_cmpint (hg_live_result_get_clean_labels (result, 0)[i], ==, argmax2 (logits + 2 * i));
+    }
+
+  /* A key beyond the tiling is an error that names it. */
+  keys[n] = n;
+  request.keys = keys + n;
+  request.n_keys = 1;
+  g_assert_null (hg_live_attack_compute (live, &request, NULL, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "not one of the slide's"));
+}
+
 /* ---- threads ------------------------------------------------------------------ */
 
 typedef struct
@@ -1233,6 +1361,7 @@ main (int    argc,
   g_test_add_func ("/hg/live/bounds", test_bounds);
   g_test_add_func ("/hg/live/amplify", test_amplify);
   g_test_add_func ("/hg/live/transfer-vs-adaptive", test_transfer_vs_adaptive);
+  g_test_add_func ("/hg/live/detector", test_detector);
   g_test_add_func ("/hg/live/same-pipeline", test_same_pipeline);
   g_test_add_func ("/hg/live/iterative-by-hand", test_iterative_by_hand);
   g_test_add_func ("/hg/live/supersede", test_supersede);
@@ -1240,6 +1369,7 @@ main (int    argc,
   g_test_add_func ("/hg/live/cancel", test_cancel);
   g_test_add_func ("/hg/live/read-error", test_read_error);
   g_test_add_func ("/hg/live/eviction", test_eviction);
+  g_test_add_func ("/hg/live/tiling", test_tiling);
   g_test_add_func ("/hg/live/threads", test_threads);
   g_test_add_func ("/hg/live/map-fgsm", test_map_fgsm);
   g_test_add_func ("/hg/live/map-iterative", test_map_iterative);

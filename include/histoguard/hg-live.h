@@ -5,7 +5,9 @@
 
 #include "hg-attack.h"
 #include "hg-defense.h"
+#include "hg-detector.h"
 #include "hg-model.h"
+#include "hg-tiling.h"
 
 G_BEGIN_DECLS
 
@@ -16,8 +18,9 @@ G_BEGIN_DECLS
  * demand through an HgLiveReadFunc, as planar [0,1] RGB of the models'
  * input size. A request names the tiles, the attack (FGSM, BIM or PGD, ε,
  * steps, goal) and up to HG_LIVE_MAX_PIPELINES pipelines: a model with an
- * optional defence chain in front of it (hg-defense.h). Pipeline 0 is the
- * reference, usually the undefended model. Each pipeline is attacked with
+ * optional defence chain in front of it (hg-defense.h) and an optional
+ * feature-squeezing detector (hg-detector.h) watching what the model is
+ * shown. Pipeline 0 is the reference, usually the undefended model. Each pipeline is attacked with
  * a perturbation crafted either
  *
  *   HG_LIVE_TRANSFER  against pipeline 0, then shown to this pipeline (the
@@ -69,17 +72,32 @@ typedef enum
 
 /* ---- pipelines ----------------------------------------------------------- */
 
-/* A model with an optional defence chain in front: immutable, refcounted. */
+/* A model with an optional defence chain in front and an optional
+ * detector: immutable, refcounted. */
 typedef struct _HgLivePipeline HgLivePipeline;
+
+/* The detector's false-positive rate when it calibrates itself. */
+#define HG_LIVE_DETECTOR_FPR 0.05
 
 /* defense may be NULL (or the identity chain). */
 HgLivePipeline *hg_live_pipeline_new (HgModel   *model,
                                       HgDefense *defense);
+/* detector (nullable) scores the model's input (after the defence); a
+ * tile is flagged when its score exceeds threshold. A threshold of NaN is
+ * calibrated on the clean tiles of the first request (or map) that uses
+ * the pipeline, for HG_LIVE_DETECTOR_FPR false positives. Only the
+ * detector's squeezers are used: its own threshold is not. */
+HgLivePipeline *hg_live_pipeline_new_full (HgModel    *model,
+                                           HgDefense  *defense,
+                                           HgDetector *detector,
+                                           double      threshold);
 HgLivePipeline *hg_live_pipeline_ref (HgLivePipeline *pipeline);
 void            hg_live_pipeline_unref (HgLivePipeline *pipeline);
 HgModel        *hg_live_pipeline_get_model (HgLivePipeline *pipeline);
 /* NULL when there is no defence. */
 HgDefense *hg_live_pipeline_get_defense (HgLivePipeline *pipeline);
+/* NULL when there is no detector. */
+HgDetector *hg_live_pipeline_get_detector (HgLivePipeline *pipeline);
 /* TRUE when both run the same model object through the same chain. */
 gboolean hg_live_pipeline_equal (HgLivePipeline *a,
                                  HgLivePipeline *b);
@@ -134,6 +152,8 @@ typedef enum
   HG_LIVE_TILE_FLIPPED = 1 << 1, /* label at ε ≠ clean label */
   HG_LIVE_TILE_CORRECT = 1 << 2, /* label at ε = ground truth (when known) */
   HG_LIVE_TILE_CLEAN_CORRECT = 1 << 3,
+  HG_LIVE_TILE_FLAGGED = 1 << 4,       /* the detector flags the input at ε */
+  HG_LIVE_TILE_CLEAN_FLAGGED = 1 << 5, /* … and the clean tile (a false alarm) */
 } HgLiveTileFlags;
 
 typedef struct
@@ -144,6 +164,9 @@ typedef struct
   int n_truth;         /* done, with a ground truth */
   int n_correct;       /* … whose label at ε is the ground truth */
   int n_clean_correct; /* … whose clean label is the ground truth */
+  int n_flagged;       /* done and flagged by the detector */
+  int n_clean_flagged; /* done, whose clean tile is flagged */
+  int n_evaded;        /* done, flipped and not flagged */
 } HgLiveCounts;
 
 /* What a request gave: immutable, refcounted. Arrays are indexed like the
@@ -181,9 +204,17 @@ const guint8 *hg_live_result_get_flags (HgLiveResult *result,
                                         int           pipeline);
 /* Ground truth per tile, -1 when unknown. */
 const int *hg_live_result_get_truth (HgLiveResult *result);
-void       hg_live_result_get_counts (HgLiveResult *result,
-                                      int           pipeline,
-                                      HgLiveCounts *counts);
+/* The detector's scores at ε (NaN where not done) and on the clean tiles,
+ * and the threshold used; NULL and NaN without a detector. */
+const float *hg_live_result_get_scores (HgLiveResult *result,
+                                        int           pipeline);
+const float *hg_live_result_get_clean_scores (HgLiveResult *result,
+                                              int           pipeline);
+double       hg_live_result_get_threshold (HgLiveResult *result,
+                                           int           pipeline);
+void         hg_live_result_get_counts (HgLiveResult *result,
+                                        int           pipeline,
+                                        HgLiveCounts *counts);
 /* The focus tile's images (3 × H × W each): the clean tile and what the
  * pipeline was shown (before its defence). FALSE when the request had no
  * focus or the focus tile is not done. */
@@ -218,6 +249,18 @@ typedef gboolean (*HgLiveReadFunc) (const guint64 *keys,
                                     int           *truth,
                                     gpointer       user_data,
                                     GError       **error);
+
+/* An HgLiveReadFunc over a tiling: keys are tile indices, user_data the
+ * HgTiling (hg_live_attack_new (hg_live_read_tiling, hg_tiling_ref (t),
+ * (GDestroyNotify) hg_tiling_unref)). Tiles are read in parallel. */
+gboolean hg_live_read_tiling (const guint64 *keys,
+                              int            n,
+                              int            width,
+                              int            height,
+                              float         *x,
+                              int           *truth,
+                              gpointer       tiling,
+                              GError       **error);
 
 /* Called in the attack's main context with each result of
  * hg_live_attack_request() (partial ones too), or with the error that

@@ -134,6 +134,14 @@ gboolean hg_tiling_read_tile (HgTiling *tiling,
                               gsize     index,
                               float    *chw,
                               GError  **error);
+/* Tiles indices[0 … n-1] into chw (n × 3 × input height × input width),
+ * read in parallel on the engine's worker pool; fails with the first
+ * tile that could not be read. */
+gboolean hg_tiling_read_tiles (HgTiling    *tiling,
+                               const gsize *indices,
+                               int          n,
+                               float       *chw,
+                               GError     **error);
 /* The tile's cell at size × size pixels (at most; from the best level),
  * for showing it larger than the model sees it. */
 HgImage *hg_tiling_read_tile_image (HgTiling *tiling,

@@ -318,35 +318,6 @@ hg_heatmap_predict_batch (const float *x,
 
 /* ---- running ------------------------------------------------------------- */
 
-typedef struct
-{
-  HgTiling    *tiling;
-  const gsize *indices;
-  float       *x;
-  gsize        floats; /* per tile */
-  GMutex       lock;
-  GError      *error;
-} ReadJob;
-
-static void
-read_task (gpointer data,
-           int      task,
-           int      worker)
-{
-  ReadJob *j = data;
-  GError  *error = NULL;
-
-  if (!hg_tiling_read_tile (j->tiling, j->indices[task], j->x + (gsize) task * j->floats, &error))
-    {
-      g_mutex_lock (&j->lock);
-      if (j->error == NULL)
-        j->error = error;
-      else
-        g_error_free (error);
-      g_mutex_unlock (&j->lock);
-    }
-}
-
 static gboolean
 set_cancelled (GCancellable *cancellable,
                GError      **error)
@@ -373,8 +344,7 @@ hg_heatmap_run (HgHeatmap            *heatmap,
   g_autofree float *x = NULL;
   g_autofree float *probs = NULL;
   g_autofree gsize *todo = NULL;
-  gsize             n_todo = 0;
-  ReadJob           job = { .tiling = heatmap->tiling };
+  gsize             n_todo = 0, floats;
   gboolean          ok = TRUE;
 
   g_return_val_if_fail (heatmap != NULL && func != NULL, FALSE);
@@ -383,8 +353,8 @@ hg_heatmap_run (HgHeatmap            *heatmap,
   if (batch_size == 0)
     batch_size = HG_HEATMAP_BATCH;
   hg_tiling_get_input_size (heatmap->tiling, &w, &h);
-  job.floats = (gsize) 3 * w * h;
-  x = g_try_new (float, job.floats *batch_size);
+  floats = (gsize) 3 * w * h;
+  x = g_try_new (float, floats *batch_size);
   probs = g_new (float, (gsize) k *batch_size);
   if (x == NULL)
     {
@@ -401,10 +371,10 @@ hg_heatmap_run (HgHeatmap            *heatmap,
       todo[n_todo++] = i;
   g_mutex_unlock (&heatmap->lock);
 
-  g_mutex_init (&job.lock);
   for (gsize first = 0; first < n_todo && ok; first += batch_size)
     {
-      int n = (int) MIN ((gsize) batch_size, n_todo - first);
+      int          n = (int) MIN ((gsize) batch_size, n_todo - first);
+      const gsize *indices = todo + first;
 
       if (set_cancelled (cancellable, error))
         {
@@ -412,12 +382,8 @@ hg_heatmap_run (HgHeatmap            *heatmap,
           break;
         }
 
-      job.indices = todo + first;
-      job.x = x;
-      hg_parallel_for (n, read_task, &job);
-      if (job.error != NULL)
+      if (!hg_tiling_read_tiles (heatmap->tiling, indices, n, x, error))
         {
-          g_propagate_error (error, g_steal_pointer (&job.error));
           ok = FALSE;
           break;
         }
@@ -430,17 +396,15 @@ hg_heatmap_run (HgHeatmap            *heatmap,
 
       /* Batches are runs of consecutive indices unless a resumed run has
        * holes: store tile by tile then. */
-      if (job.indices[n - 1] - job.indices[0] == (gsize) n - 1)
-        hg_heatmap_set_probabilities (heatmap, job.indices[0], n, probs);
+      if (indices[n - 1] - indices[0] == (gsize) n - 1)
+        hg_heatmap_set_probabilities (heatmap, indices[0], n, probs);
       else
         for (int i = 0; i < n; i++)
-          hg_heatmap_set_probabilities (heatmap, job.indices[i], 1, probs + (gsize) i * k);
+          hg_heatmap_set_probabilities (heatmap, indices[i], 1, probs + (gsize) i * k);
 
       if (progress != NULL)
         progress (hg_heatmap_get_n_done (heatmap), n_tiles, progress_data);
     }
-  g_mutex_clear (&job.lock);
-
   if (ok)
     {
       g_mutex_lock (&heatmap->lock);

@@ -38,10 +38,11 @@ typedef struct
   float   x[];
 } Tile;
 
-/* A pipeline's logits on a clean tile. */
+/* A pipeline's logits on a clean tile, and its detector's score. */
 typedef struct
 {
   guint64 key;
+  float   score; /* NaN without a detector */
   float   logits[];
 } Clean;
 
@@ -60,6 +61,7 @@ typedef struct
   HgContext      *ctx;
   GHashTable     *clean;          /* &key → Clean */
   GHashTable     *signs[N_GOALS]; /* &key → Sign */
+  double          threshold;      /* the detector's; NaN until calibrated */
   guint64         used;
 } PipeCache;
 
@@ -104,6 +106,8 @@ struct _HgLiveAttack
   float *grad;      /* gradients */
   float *xs;        /* HG_LIVE_MAX_PIPELINES × cap × floats: iterative results */
   float *logits;    /* cap × n_classes */
+  float *probs;     /* cap × n_classes */
+  float *scores;    /* cap */
   int   *labels;    /* cap */
   Tile **tile_ptrs; /* cap */
   Sign **sign_ptrs; /* cap */
@@ -221,6 +225,7 @@ pipe_cache_get (HgLiveAttack   *live,
       pc = g_new0 (PipeCache, 1);
       pc->pipe = hg_live_pipeline_ref (pipe);
       pc->ctx = hg_context_new (pipe->model);
+      pc->threshold = pipe->threshold;
       pc->clean = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
       for (int g = 0; g < N_GOALS; g++)
         pc->signs[g] = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
@@ -317,6 +322,8 @@ ensure_scratch (HgLiveAttack *live,
   live->grad = g_renew (float, live->grad, floats);
   live->xs = g_renew (float, live->xs, floats *HG_LIVE_MAX_PIPELINES);
   live->logits = g_renew (float, live->logits, n *n_classes);
+  live->probs = g_renew (float, live->probs, n *n_classes);
+  live->scores = g_renew (float, live->scores, n);
   live->labels = g_renew (int, live->labels, n);
   live->tile_ptrs = g_renew (Tile *, live->tile_ptrs, n);
   live->sign_ptrs = g_renew (Sign *, live->sign_ptrs, n);
@@ -457,9 +464,28 @@ fill_task (gpointer data,
     }
 }
 
+/* The detector's scores of the n inputs the model was just shown (their
+ * logits in live->logits) into live->scores; NaN without a detector. */
+static gboolean
+detect (HgLiveAttack *live,
+        PipeCache    *pc,
+        const float  *input,
+        int           n,
+        GError      **error)
+{
+  if (pc->pipe->detector == NULL)
+    {
+      for (int i = 0; i < n; i++)
+        live->scores[i] = NAN;
+      return TRUE;
+    }
+  hg_softmax (live->logits, n, live->n_classes, live->probs);
+  return hg_detector_score (pc->pipe->detector, pc->ctx, input, n, live->probs, 0, live->scores, error);
+}
+
 /* Perturbs tiles[i] by eps (per tile or eps1) along signs[i] into
- * live->xa, runs pipe's defence into live->xd, and predicts into
- * live->logits. */
+ * live->xa, runs pipe's defence into live->xd, predicts into live->logits
+ * and, with detect_too, scores into live->scores. */
 static gboolean
 perturb_and_predict (HgLiveAttack *live,
                      PipeCache    *pc,
@@ -468,6 +494,7 @@ perturb_and_predict (HgLiveAttack *live,
                      const float  *eps,
                      double        eps1,
                      int           n,
+                     gboolean      detect_too,
                      GError      **error)
 {
   FillJob job = {
@@ -489,7 +516,7 @@ perturb_and_predict (HgLiveAttack *live,
   hg_parallel_for ((n + FILL_GROUP - 1) / FILL_GROUP, fill_task, &job);
   if (!hg_model_predict (pc->ctx, job.defense != NULL ? live->xd : live->xa, n, live->logits))
     return engine_failed (error);
-  return TRUE;
+  return !detect_too || detect (live, pc, job.defense != NULL ? live->xd : live->xa, n, error);
 }
 
 /* Defends n inputs in live->xa (iterative attacks' results, copied there)
@@ -499,6 +526,7 @@ defend_and_predict (HgLiveAttack *live,
                     PipeCache    *pc,
                     const float  *x,
                     int           n,
+                    gboolean      detect_too,
                     GError      **error)
 {
   const float *in = x;
@@ -512,7 +540,7 @@ defend_and_predict (HgLiveAttack *live,
     }
   if (!hg_model_predict (pc->ctx, in, n, live->logits))
     return engine_failed (error);
-  return TRUE;
+  return !detect_too || detect (live, pc, in, n, error);
 }
 
 /* Clean logits of pc for every tile in live->tile_ptrs[0 … n-1]. */
@@ -542,18 +570,38 @@ ensure_clean (HgLiveAttack  *live,
 
       if (control_stop (control, error))
         return FALSE;
-      if (!perturb_and_predict (live, pc, todo + off, NULL, NULL, 0, m, error))
+      if (!perturb_and_predict (live, pc, todo + off, NULL, NULL, 0, m, TRUE, error))
         return FALSE;
       for (int j = 0; j < m; j++)
         {
           Clean *c = g_malloc (sizeof (Clean) + (gsize) k * sizeof (float));
 
           c->key = todo[off + j]->key;
+          c->score = live->scores[j];
           memcpy (c->logits, live->logits + (gsize) j * k, k * sizeof (float));
           g_hash_table_replace (pc->clean, &c->key, c);
         }
     }
   return TRUE;
+}
+
+/* Sets pc's detector threshold, when it has none, from the clean scores
+ * of the tiles in live->tile_ptrs[0 … n-1]. */
+static void
+calibrate (HgLiveAttack *live,
+           PipeCache    *pc,
+           int           n)
+{
+  g_autoptr (HgDetector) scratch = NULL;
+  g_autofree float *scores = NULL;
+
+  if (pc->pipe->detector == NULL || !isnan (pc->threshold) || n == 0)
+    return;
+  scores = g_new (float, n);
+  for (int i = 0; i < n; i++)
+    scores[i] = ((Clean *) g_hash_table_lookup (pc->clean, &live->tile_ptrs[i]->key))->score;
+  scratch = hg_detector_new (hg_detector_get_spec (pc->pipe->detector), NULL);
+  pc->threshold = hg_detector_calibrate (scratch, scores, n, HG_LIVE_DETECTOR_FPR);
 }
 
 /* The label an attack crafted on pc pushes a tile away from (untargeted)
@@ -680,12 +728,14 @@ run_iterative (HgLiveAttack    *live,
 
 /* ---- live computations ------------------------------------------------------ */
 
-/* Stores pipeline p's evaluation of tile position pos from logits. */
+/* Stores pipeline p's evaluation of tile position pos from logits and
+ * the detector's score (NaN without one). */
 static void
 store_eval (HgLiveResult *r,
             int           p,
             int           pos,
-            const float  *logits)
+            const float  *logits,
+            float         score)
 {
   int    k = r->n_classes;
   float *probs = r->probs[p] + (gsize) pos * k;
@@ -701,6 +751,14 @@ store_eval (HgLiveResult *r,
     flags |= HG_LIVE_TILE_CORRECT;
   if (truth >= 0 && clean == truth)
     flags |= HG_LIVE_TILE_CLEAN_CORRECT;
+  if (r->scores[p] != NULL)
+    {
+      r->scores[p][pos] = score;
+      if (score > r->threshold[p])
+        flags |= HG_LIVE_TILE_FLAGGED;
+      if (r->clean_scores[p][pos] > r->threshold[p])
+        flags |= HG_LIVE_TILE_CLEAN_FLAGGED;
+    }
   r->flags[p][pos] = flags;
 }
 
@@ -732,6 +790,8 @@ copy_pipeline_results (HgLiveResult *r,
       memcpy (r->probs[to] + (gsize) pos * k, r->probs[from] + (gsize) pos * k, k * sizeof (float));
       r->labels[to][pos] = r->labels[from][pos];
       r->flags[to][pos] = r->flags[from][pos];
+      if (r->scores[to] != NULL)
+        r->scores[to][pos] = r->scores[from][pos];
       if (pos == r->focus)
         memcpy (r->focus_adv[to], r->focus_adv[from], floats * sizeof (float));
     }
@@ -762,8 +822,11 @@ compute_job (HgLiveAttack    *live,
   if (!ensure_tiles (live, job->keys, n, control, error))
     return NULL;
   for (int p = 0; p < job->n_pipelines; p++)
-    if (!ensure_clean (live, pcs[p], n, control, error))
-      return NULL;
+    {
+      if (!ensure_clean (live, pcs[p], n, control, error))
+        return NULL;
+      calibrate (live, pcs[p], n);
+    }
 
   r = hg_live_result_new (job);
   for (int i = 0; i < n; i++)
@@ -772,9 +835,13 @@ compute_job (HgLiveAttack    *live,
     for (int i = 0; i < n; i++)
       {
         Clean *c = g_hash_table_lookup (pcs[p]->clean, &job->keys[i]);
-
         hg_softmax (c->logits, 1, k, r->clean_probs[p] + (gsize) i * k);
         r->clean_labels[p][i] = argmax (c->logits, k);
+        if (r->clean_scores[p] != NULL)
+          {
+            r->clean_scores[p][i] = c->score;
+            r->threshold[p] = pcs[p]->threshold;
+          }
       }
   if (job->focus >= 0)
     memcpy (r->focus_clean, live->tile_ptrs[job->focus]->x, job->floats * sizeof (float));
@@ -783,14 +850,16 @@ compute_job (HgLiveAttack    *live,
     {
       /* Gradient signs first, for each pipeline that crafts. Then one
        * batched forward pass per pipeline: this is the slider's step. */
-      g_autofree Sign **source_signs[HG_LIVE_MAX_PIPELINES] = { NULL };
+      g_autofree Sign **signs = g_new0 (Sign *, (gsize) job->n_pipelines * MAX (n, 1));
+      Sign            **source_signs[HG_LIVE_MAX_PIPELINES] = { NULL };
 
       for (int p = 0; p < job->n_pipelines; p++)
         if (job->source[p] == p)
           {
             if (!ensure_signs (live, pcs[p], job->params.goal, job->target, n, control, error))
               return NULL;
-            source_signs[p] = g_memdup2 (live->sign_ptrs, (gsize) MAX (n, 1) * sizeof (Sign *));
+            source_signs[p] = signs + (gsize) p * MAX (n, 1);
+            memcpy (source_signs[p], live->sign_ptrs, (gsize) n * sizeof (Sign *));
           }
       if (control_stop (control, error))
         return NULL;
@@ -805,10 +874,10 @@ compute_job (HgLiveAttack    *live,
               continue;
             }
           if (!perturb_and_predict (live, pcs[p], live->tile_ptrs, source_signs[job->source[p]], NULL,
-                                    job->params.eps, n, error))
+                                    job->params.eps, n, TRUE, error))
             return NULL;
           for (int i = 0; i < n; i++)
-            store_eval (r, p, i, live->logits + (gsize) i * k);
+            store_eval (r, p, i, live->logits + (gsize) i * k, live->scores[i]);
           if (job->focus >= 0)
             memcpy (r->focus_adv[p], live->xa + (gsize) job->focus * job->floats,
                     job->floats * sizeof (float));
@@ -865,11 +934,11 @@ compute_job (HgLiveAttack    *live,
                   copy_pipeline_results (r, same, p, order + off, m);
                   continue;
                 }
-              if (!defend_and_predict (live, pcs[p], adv, m, error))
+              if (!defend_and_predict (live, pcs[p], adv, m, TRUE, error))
                 return NULL;
               for (int j = 0; j < m; j++)
                 {
-                  store_eval (r, p, order[off + j], live->logits + (gsize) j * k);
+                  store_eval (r, p, order[off + j], live->logits + (gsize) j * k, live->scores[j]);
                   if (order[off + j] == job->focus)
                     memcpy (r->focus_adv[p], adv + (gsize) j * job->floats, job->floats * sizeof (float));
                 }
@@ -944,7 +1013,7 @@ map_chunk_fgsm (HgLiveAttack    *live,
           tiles[j] = all_tiles[active[j]];
           signs[j] = all_signs[active[j]];
         }
-      if (!perturb_and_predict (live, target, tiles, signs, NULL, unit, n_active, error))
+      if (!perturb_and_predict (live, target, tiles, signs, NULL, unit, n_active, FALSE, error))
         return FALSE;
       for (int j = 0; j < n_active; j++)
         if (flipped (target, tiles[j], live->logits + (gsize) j * k, k))
@@ -971,7 +1040,7 @@ map_chunk_fgsm (HgLiveAttack    *live,
             live->eps_buf[m] = (lo[i] + found[i]) / 2;
             active[m++] = i;
           }
-      if (!perturb_and_predict (live, target, tiles, signs, live->eps_buf, 0, m, error))
+      if (!perturb_and_predict (live, target, tiles, signs, live->eps_buf, 0, m, FALSE, error))
         return FALSE;
       for (int j = 0; j < m; j++)
         {
@@ -1014,7 +1083,7 @@ map_attack (HgLiveAttack    *live,
   if (!run_iterative (live, job, source, eps, live->grad, m, job->params.seed ^ chunk_tiles[idx[0]]->key, adv,
                       control, error))
     return FALSE;
-  if (!defend_and_predict (live, target, adv, m, error))
+  if (!defend_and_predict (live, target, adv, m, FALSE, error))
     return FALSE;
   for (int j = 0; j < m; j++)
     flips[j] = flipped (target, chunk_tiles[idx[j]], live->logits + (gsize) j * k, k);
@@ -1219,6 +1288,8 @@ hg_live_attack_unref (HgLiveAttack *live)
   g_free (live->grad);
   g_free (live->xs);
   g_free (live->logits);
+  g_free (live->probs);
+  g_free (live->scores);
   g_free (live->labels);
   g_free (live->tile_ptrs);
   g_free (live->sign_ptrs);

@@ -9,8 +9,10 @@ struct _HgLivePipeline
 {
   gatomicrefcount ref;
   HgModel        *model;
-  HgDefense      *defense; /* NULL for none */
-  char           *id;      /* equal ids: the same function */
+  HgDefense      *defense;   /* NULL for none */
+  HgDetector     *detector;  /* NULL for none */
+  double          threshold; /* NaN: calibrate */
+  char           *id;        /* equal ids: the same function */
 };
 
 /* A request, copied and checked: what the computing thread works from. */
@@ -52,6 +54,9 @@ struct _HgLiveResult
   int            *labels[HG_LIVE_MAX_PIPELINES];
   int            *clean_labels[HG_LIVE_MAX_PIPELINES];
   guint8         *flags[HG_LIVE_MAX_PIPELINES];
+  float          *scores[HG_LIVE_MAX_PIPELINES];       /* NULL without a detector */
+  float          *clean_scores[HG_LIVE_MAX_PIPELINES]; /* NULL without a detector */
+  double          threshold[HG_LIVE_MAX_PIPELINES];
   /* The focus tile (index focus, or -1): clean, and each pipeline's
    * input before its defence. */
   int    focus;

@@ -17,7 +17,17 @@ HgLivePipeline *
 hg_live_pipeline_new (HgModel   *model,
                       HgDefense *defense)
 {
+  return hg_live_pipeline_new_full (model, defense, NULL, NAN);
+}
+
+HgLivePipeline *
+hg_live_pipeline_new_full (HgModel    *model,
+                           HgDefense  *defense,
+                           HgDetector *detector,
+                           double      threshold)
+{
   HgLivePipeline *p;
+  char            threshold_text[G_ASCII_DTOSTR_BUF_SIZE];
 
   g_return_val_if_fail (model != NULL, NULL);
 
@@ -26,10 +36,17 @@ hg_live_pipeline_new (HgModel   *model,
   p->model = hg_model_ref (model);
   if (defense != NULL && !hg_defense_is_identity (defense))
     p->defense = hg_defense_ref (defense);
+  /* A detector of our own: its threshold is never touched by others. */
+  if (detector != NULL)
+    p->detector = hg_detector_new (hg_detector_get_spec (detector), NULL);
+  p->threshold = threshold;
+  g_ascii_dtostr (threshold_text, sizeof threshold_text, threshold);
   /* The pipeline holds the model, so its address is not reused while
    * anything compares ids with it. */
-  p->id = g_strdup_printf ("%p|%s", (gpointer) model,
-                           p->defense != NULL ? hg_defense_get_spec (p->defense) : "none");
+  p->id = g_strdup_printf ("%p|%s|%s|%s", (gpointer) model,
+                           p->defense != NULL ? hg_defense_get_spec (p->defense) : "none",
+                           p->detector != NULL ? hg_detector_get_spec (p->detector) : "none",
+                           p->detector != NULL ? threshold_text : "-");
   return p;
 }
 
@@ -49,6 +66,7 @@ hg_live_pipeline_unref (HgLivePipeline *pipeline)
     return;
   hg_model_unref (pipeline->model);
   g_clear_pointer (&pipeline->defense, hg_defense_unref);
+  g_clear_pointer (&pipeline->detector, hg_detector_unref);
   g_free (pipeline->id);
   g_free (pipeline);
 }
@@ -65,6 +83,13 @@ hg_live_pipeline_get_defense (HgLivePipeline *pipeline)
 {
   g_return_val_if_fail (pipeline != NULL, NULL);
   return pipeline->defense;
+}
+
+HgDetector *
+hg_live_pipeline_get_detector (HgLivePipeline *pipeline)
+{
+  g_return_val_if_fail (pipeline != NULL, NULL);
+  return pipeline->detector;
 }
 
 gboolean
@@ -313,6 +338,14 @@ hg_live_result_new (const HgLiveJob *job)
         r->labels[p][i] = -1;
       r->clean_labels[p] = g_new0 (int, n);
       r->flags[p] = g_new0 (guint8, n);
+      r->threshold[p] = NAN;
+      if (job->pipelines[p]->detector != NULL)
+        {
+          r->scores[p] = g_new (float, n);
+          r->clean_scores[p] = g_new (float, n);
+          for (gsize i = 0; i < n; i++)
+            r->scores[p][i] = r->clean_scores[p][i] = NAN;
+        }
     }
   if (job->focus >= 0)
     {
@@ -343,6 +376,11 @@ hg_live_result_snapshot (const HgLiveResult *r)
       c->labels[p] = g_memdup2 (r->labels[p], n * sizeof (int));
       c->clean_labels[p] = g_memdup2 (r->clean_labels[p], n * sizeof (int));
       c->flags[p] = g_memdup2 (r->flags[p], n);
+      if (r->scores[p] != NULL)
+        {
+          c->scores[p] = g_memdup2 (r->scores[p], n * sizeof (float));
+          c->clean_scores[p] = g_memdup2 (r->clean_scores[p], n * sizeof (float));
+        }
       if (r->focus_adv[p] != NULL)
         c->focus_adv[p] = g_memdup2 (r->focus_adv[p], floats * sizeof (float));
     }
@@ -373,6 +411,8 @@ hg_live_result_unref (HgLiveResult *result)
       g_free (result->labels[p]);
       g_free (result->clean_labels[p]);
       g_free (result->flags[p]);
+      g_free (result->scores[p]);
+      g_free (result->clean_scores[p]);
       g_free (result->focus_adv[p]);
     }
   g_free (result->focus_clean);
@@ -496,6 +536,30 @@ hg_live_result_get_truth (HgLiveResult *result)
   return result->truth;
 }
 
+const float *
+hg_live_result_get_scores (HgLiveResult *result,
+                           int           pipeline)
+{
+  CHECK_PIPELINE (result, pipeline, NULL);
+  return result->scores[pipeline];
+}
+
+const float *
+hg_live_result_get_clean_scores (HgLiveResult *result,
+                                 int           pipeline)
+{
+  CHECK_PIPELINE (result, pipeline, NULL);
+  return result->clean_scores[pipeline];
+}
+
+double
+hg_live_result_get_threshold (HgLiveResult *result,
+                              int           pipeline)
+{
+  CHECK_PIPELINE (result, pipeline, NAN);
+  return result->threshold[pipeline];
+}
+
 void
 hg_live_result_get_counts (HgLiveResult *result,
                            int           pipeline,
@@ -516,6 +580,12 @@ hg_live_result_get_counts (HgLiveResult *result,
       counts->n_done++;
       if (flags[i] & HG_LIVE_TILE_FLIPPED)
         counts->n_flipped++;
+      if (flags[i] & HG_LIVE_TILE_FLAGGED)
+        counts->n_flagged++;
+      if (flags[i] & HG_LIVE_TILE_CLEAN_FLAGGED)
+        counts->n_clean_flagged++;
+      if ((flags[i] & HG_LIVE_TILE_FLIPPED) && !(flags[i] & HG_LIVE_TILE_FLAGGED))
+        counts->n_evaded++;
       if (result->truth[i] < 0)
         continue;
       counts->n_truth++;
@@ -562,6 +632,45 @@ hg_live_amplify_perturbation (const float *clean,
 
   for (gsize i = 0; i < count; i++)
     out[i] = CLAMP (0.5f + (adversarial[i] - clean[i]) * gain, 0.0f, 1.0f);
+}
+
+/* ---- reading tiles --------------------------------------------------------- */
+
+gboolean
+hg_live_read_tiling (const guint64 *keys,
+                     int            n,
+                     int            width,
+                     int            height,
+                     float         *x,
+                     int           *truth,
+                     gpointer       tiling,
+                     GError       **error)
+{
+  g_autofree gsize *indices = NULL;
+  gsize             n_tiles = hg_tiling_get_n_tiles (tiling);
+  int               w, h;
+
+  hg_tiling_get_input_size (tiling, &w, &h);
+  if (w != width || h != height)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                   "the slide's tiles are %dx%d for the model, but %dx%d were asked for", w, h, width,
+                   height);
+      return FALSE;
+    }
+  indices = g_new (gsize, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    {
+      if (keys[i] >= n_tiles)
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                       "tile %" G_GUINT64_FORMAT " is not one of the slide's %" G_GSIZE_FORMAT, keys[i], n_tiles);
+          return FALSE;
+        }
+      indices[i] = (gsize) keys[i];
+      truth[i] = hg_tiling_get_tile (tiling, indices[i])->truth;
+    }
+  return hg_tiling_read_tiles (tiling, indices, n, x, error);
 }
 
 /* ---- robustness maps ----------------------------------------------------- */

@@ -8,6 +8,8 @@
 #include "histoguard/hg-tiling.h"
 #include "histoguard/hg-tissue.h"
 
+#include "hg-threads-private.h"
+
 /* Tiles smaller than this (level-0 pixels a side) are refused. */
 #define MIN_TILE_SIZE 4
 
@@ -504,6 +506,60 @@ hg_tiling_read_tile (HgTiling *tiling,
     }
   else
     hg_image_to_chw (region, chw);
+  return TRUE;
+}
+
+typedef struct
+{
+  HgTiling    *tiling;
+  const gsize *indices;
+  float       *chw;
+  gsize        floats; /* per tile */
+  GMutex       lock;
+  GError      *error; /* the first failure */
+} ReadJob;
+
+static void
+read_task (gpointer data,
+           int      task,
+           int      worker)
+{
+  ReadJob *j = data;
+  GError  *error = NULL;
+
+  if (!hg_tiling_read_tile (j->tiling, j->indices[task], j->chw + (gsize) task * j->floats, &error))
+    {
+      g_mutex_lock (&j->lock);
+      if (j->error == NULL)
+        j->error = error;
+      else
+        g_error_free (error);
+      g_mutex_unlock (&j->lock);
+    }
+}
+
+gboolean
+hg_tiling_read_tiles (HgTiling    *tiling,
+                      const gsize *indices,
+                      int          n,
+                      float       *chw,
+                      GError     **error)
+{
+  ReadJob job = { tiling, indices, chw, 3 * (gsize) tiling->input_w * tiling->input_h, { 0 }, NULL };
+
+  g_return_val_if_fail (tiling != NULL && n >= 0, FALSE);
+  g_return_val_if_fail (n == 0 || (indices != NULL && chw != NULL), FALSE);
+  for (int i = 0; i < n; i++)
+    g_return_val_if_fail (indices[i] < tiling->tiles->len, FALSE);
+
+  g_mutex_init (&job.lock);
+  hg_parallel_for (n, read_task, &job);
+  g_mutex_clear (&job.lock);
+  if (job.error != NULL)
+    {
+      g_propagate_error (error, job.error);
+      return FALSE;
+    }
   return TRUE;
 }
 
