@@ -44,6 +44,8 @@ test_train_usage_errors (void)
     { { "--optimizer", "lbfgs" }, "--optimizer must be sgd or adam" },
     { { "--schedule", "wavy" }, "--schedule must be one-cycle, cosine, step or constant" },
     { { "--final-eps", "4,x" }, "--final-eps: 'x' is not an ε" },
+    { { "--stain", "0.1" }, "--stain must be SCALE,SHIFT" },
+    { { "--stain", "0.1,2" }, "--stain: '2' is not a number from 0 to 1" },
     { { "--threads", "-1" }, "--threads must be from 0" },
     { { "--arch", "lenet" }, "--arch: " },
     { { "--frobnicate" }, "Unknown option --frobnicate" },

@@ -32,6 +32,7 @@ typedef struct
   char    *optimizer;
   char    *schedule;
   char    *final_eps;
+  char    *stain;
   int      epochs, batch, steps, threads, workers, robust_val, robust_val_steps;
   double   lr, min_lr, momentum, weight_decay, eps, step, mix, val_split;
   gint64   seed;
@@ -63,6 +64,7 @@ train_clear (Train *t)
   g_free (t->optimizer);
   g_free (t->schedule);
   g_free (t->final_eps);
+  g_free (t->stain);
   g_free (t->command_line);
   g_clear_pointer (&t->final_eps_list, g_array_unref);
   g_clear_pointer (&t->train, hg_dataset_unref);
@@ -230,6 +232,25 @@ check_arguments (Train *t)
     return usage_error ("--select %s needs a robustness check (--robust-val N)", t->select);
   if (!parse_eps_list (t->final_eps, &t->final_eps_list))
     return FALSE;
+  if (t->stain != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit (t->stain, ",", -1);
+      double v[2];
+      char  *end;
+
+      if (g_strv_length (parts) != 2)
+        return usage_error ("--stain must be SCALE,SHIFT (e.g. 0.05,0.02), not '%s'", t->stain);
+      for (int i = 0; i < 2; i++)
+        {
+          v[i] = g_ascii_strtod (parts[i], &end);
+          if (parts[i][0] == '\0' || *end != '\0' || !(v[i] >= 0 && v[i] <= 1))
+            return usage_error ("--stain: '%s' is not a number from 0 to 1", parts[i]);
+        }
+      if (t->no_stain)
+        return usage_error ("--stain and --no-stain contradict each other");
+      o->augment_params.stain_scale = (float) v[0];
+      o->augment_params.stain_shift = (float) v[1];
+    }
 
   o->epochs = t->epochs;
   o->batch_size = t->batch;
@@ -674,6 +695,7 @@ hg_cli_train (int    argc,
       { "seed", 0, 0, G_OPTION_ARG_INT64, &t.seed, "Seed of initialisation, shuffling, augmentation and attacks [1]", "S" },
       { "no-augment", 0, 0, G_OPTION_ARG_NONE, &t.no_augment, "No flips, rotations or stain jitter", NULL },
       { "no-stain", 0, 0, G_OPTION_ARG_NONE, &t.no_stain, "Flips and rotations, but no stain jitter", NULL },
+      { "stain", 0, 0, G_OPTION_ARG_STRING, &t.stain, "H&E stain jitter: relative scale and optical-density shift of each stain [0.05,0.02]", "SCALE,SHIFT" },
       { "balance", 0, 0, G_OPTION_ARG_NONE, &t.balance, "Weigh the loss so that every class counts equally", NULL },
       { "adv", 0, 0, G_OPTION_ARG_STRING, &t.adv, "Adversarial training: none, fgsm, fgsm-rs or pgd [none]", "KIND" },
       { "eps", 0, 0, G_OPTION_ARG_DOUBLE, &t.eps, "Training ε, in 1/255 [4]", "E" },
