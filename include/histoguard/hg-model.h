@@ -219,6 +219,11 @@ void   hg_context_zero_grads (HgContext *ctx);
 float *hg_model_get_params (HgModel *model,
                             gsize   *n_params);
 void   hg_model_params_changed (HgModel *model);
+/* The batch-norm running statistics (means and variances) as one vector,
+ * e.g. for averaging weights over training steps. Whoever writes them
+ * calls hg_model_params_changed afterwards. */
+float *hg_model_get_buffers (HgModel *model,
+                             gsize   *n_buffers);
 /* Name of the tensor holding parameter index i, and whether weight decay
  * applies to it (conv and dense weights: yes; biases and batch norm: no). */
 const char *hg_model_get_param_tensor (HgModel  *model,

@@ -307,6 +307,15 @@ hg_model_get_params (HgModel *model,
   return model->params;
 }
 
+float *
+hg_model_get_buffers (HgModel *model,
+                      gsize   *n_buffers)
+{
+  if (n_buffers != NULL)
+    *n_buffers = model->arch->n_buffers;
+  return model->buffers;
+}
+
 void
 hg_model_params_changed (HgModel *model)
 {
