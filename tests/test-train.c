@@ -312,6 +312,42 @@ test_train_bad_options (Fixture      *f,
   g_assert_nonnull (strstr (error->message, "no validation images"));
 }
 
+/* With a weight average, what is validated and kept is the average, not
+ * the last weights. */
+static void
+test_train_ema (Fixture      *f,
+                gconstpointer data)
+{
+  g_autoptr (HgModel) model = tiny_model (1);
+  g_autoptr (HgTrainer) trainer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) live = NULL;
+  g_autoptr (GBytes) kept = NULL;
+  HgTrainOptions       o;
+  const HgEpochReport *best;
+  HgMetrics            m;
+
+  tiny_options (&o);
+  o.epochs = 3;
+  o.ema = 0.9;
+  trainer = hg_trainer_new (model, f->train, f->val, &o, &error);
+  g_assert_no_error (error);
+  g_assert_true (hg_trainer_run (trainer, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  best = hg_trainer_get_best_report (trainer);
+  g_assert_true (hg_train_evaluate (hg_trainer_get_best_model (trainer), f->val, HG_ADV_NONE, 0, 1,
+                                    1, &m, &error));
+  g_assert_cmpfloat_with_epsilon (m.balanced_accuracy, best->val.balanced_accuracy, 1e-9);
+  live = hg_model_save_to_bytes (model);
+  kept = hg_model_save_to_bytes (hg_trainer_get_best_model (trainer));
+  g_assert_false (g_bytes_equal (live, kept));
+
+  o.ema = 1.0;
+  g_assert_null (hg_trainer_new (model, f->train, f->val, &o, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
+}
+
 static void
 cancel_after_first_epoch (const HgEpochReport *report,
                           gpointer             user_data)
@@ -352,6 +388,7 @@ main (int   argc,
   g_test_add ("/hg/train/adversarial", Fixture, NULL, fixture_set_up, test_train_adversarial, fixture_tear_down);
   g_test_add ("/hg/train/evaluate-attacks", Fixture, NULL, fixture_set_up, test_train_evaluate_attacks, fixture_tear_down);
   g_test_add ("/hg/train/bad-options", Fixture, NULL, fixture_set_up, test_train_bad_options, fixture_tear_down);
+  g_test_add ("/hg/train/ema", Fixture, NULL, fixture_set_up, test_train_ema, fixture_tear_down);
   g_test_add ("/hg/train/cancel-keeps-best", Fixture, NULL, fixture_set_up, test_train_cancel_keeps_best, fixture_tear_down);
 
   return g_test_run ();

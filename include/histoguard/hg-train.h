@@ -101,6 +101,11 @@ typedef struct
   int      robust_val_steps;
   HgSelect select;          /* clean; robust-type defaults are the CLI's */
   gboolean stop_on_overfit; /* TRUE */
+  /* Decay of an exponential moving average of the weights and batch-norm
+   * statistics, updated after every step (with the usual warm-up,
+   * min (ema, (1 + t) / (10 + t))); when above 0, the average is what is
+   * validated and kept. 0: off. */
+  double ema;
 } HgTrainOptions;
 
 void hg_train_options_init (HgTrainOptions *options);

@@ -34,7 +34,7 @@ typedef struct
   char    *final_eps;
   char    *stain;
   int      epochs, batch, steps, threads, workers, robust_val, robust_val_steps;
-  double   lr, min_lr, momentum, weight_decay, eps, step, mix, val_split;
+  double   lr, min_lr, momentum, weight_decay, eps, step, mix, val_split, ema;
   gint64   seed;
   gboolean no_augment, no_stain, balance, keep_overfit, final_eval, quiet;
   char    *command_line;
@@ -207,6 +207,8 @@ check_arguments (Train *t)
     return usage_error ("--robust-val must be from 0 to 1000000, not %d", t->robust_val);
   if (t->robust_val_steps < 1 || t->robust_val_steps > 1000)
     return usage_error ("--robust-val-steps must be from 1 to 1000, not %d", t->robust_val_steps);
+  if (!(t->ema >= 0 && t->ema < 1))
+    return usage_error ("--ema must be from 0 (off) to below 1, not %g", t->ema);
   if (!(t->val_split > 0 && t->val_split < 1))
     return usage_error ("--val-split must be between 0 and 1, not %g", t->val_split);
   if (t->splits != NULL && t->val_split != 0.15)
@@ -270,6 +272,7 @@ check_arguments (Train *t)
   o->robust_val_n = t->robust_val;
   o->robust_val_steps = t->robust_val_steps;
   o->stop_on_overfit = !t->keep_overfit;
+  o->ema = t->ema;
   return TRUE;
 }
 
@@ -705,6 +708,7 @@ hg_cli_train (int    argc,
       { "robust-val", 0, 0, G_OPTION_ARG_INT, &t.robust_val, "Validation images attacked after each epoch [512 with --adv, else 0]", "N" },
       { "robust-val-steps", 0, 0, G_OPTION_ARG_INT, &t.robust_val_steps, "PGD steps of that check [10]", "K" },
       { "select", 0, 0, G_OPTION_ARG_STRING, &t.select, "Best epoch by validation BA: clean, robust (PGD) or mean [clean; mean with --adv]", "WHAT" },
+      { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &t.ema, "Validate and keep an exponential moving average of the weights with this decay per step (e.g. 0.99) [0: off]", "DECAY" },
       { "keep-overfit", 0, 0, G_OPTION_ARG_NONE, &t.keep_overfit, "Do not stop on catastrophic overfitting", NULL },
       { "final-eval", 0, 0, G_OPTION_ARG_NONE, &t.final_eval, "Evaluate the kept model on val and test: clean, FGSM, PGD-20", NULL },
       { "final-eps", 0, 0, G_OPTION_ARG_STRING, &t.final_eps, "ε of that evaluation, comma-separated [4,8]", "LIST" },

@@ -40,6 +40,10 @@ struct _HgTrainer
   float *robust_x;
   int   *robust_labels;
 
+  /* The weight average (options.ema > 0), validated instead of model. */
+  HgModel   *ema_model;
+  HgContext *ema_ctx;
+
   GArray  *history; /* HgEpochReport */
   HgModel *best_model;
   int      best_index; /* into history, or -1 */
@@ -119,6 +123,7 @@ hg_train_options_init (HgTrainOptions *options)
   options->robust_val_steps = 10;
   options->select = HG_SELECT_CLEAN;
   options->stop_on_overfit = TRUE;
+  options->ema = 0;
 }
 
 static double
@@ -240,6 +245,8 @@ hg_train_options_to_json (const HgTrainOptions *o)
   json_builder_add_string_value (b, hg_select_to_string (o->select));
   json_builder_set_member_name (b, "stop_on_overfit");
   json_builder_add_boolean_value (b, o->stop_on_overfit);
+  json_builder_set_member_name (b, "ema");
+  json_builder_add_double_value (b, o->ema);
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -412,6 +419,8 @@ hg_trainer_free (HgTrainer *trainer)
     return;
   g_clear_pointer (&trainer->optimizer, hg_optimizer_free);
   g_clear_pointer (&trainer->ctx, hg_context_free);
+  g_clear_pointer (&trainer->ema_ctx, hg_context_free);
+  g_clear_pointer (&trainer->ema_model, hg_model_unref);
   g_clear_pointer (&trainer->model, hg_model_unref);
   g_clear_pointer (&trainer->best_model, hg_model_unref);
   g_clear_pointer (&trainer->train, hg_dataset_unref);
@@ -460,6 +469,8 @@ check_options (const HgTrainOptions *o,
           o->robust_val_steps);
   if (!(o->mix <= 1))
     FAIL (_ ("the adversarial fraction of a batch must be from 0 to 1, not %g"), o->mix);
+  if (!(o->ema >= 0 && o->ema < 1))
+    FAIL (_ ("the weight-average decay must be in [0, 1), not %g"), o->ema);
   if (o->select != HG_SELECT_CLEAN && resolved_robust_n (o) == 0)
     FAIL (_ ("selecting the best epoch by robustness needs a robustness check on validation"));
   return TRUE;
@@ -594,6 +605,12 @@ hg_trainer_new (HgModel              *model,
   else
     t->optimizer = hg_optimizer_new_sgd (model, options->lr, options->momentum, options->weight_decay,
                                          options->momentum > 0);
+
+  if (options->ema > 0)
+    {
+      t->ema_model = hg_model_copy (model);
+      t->ema_ctx = hg_context_new (t->ema_model);
+    }
 
   /* A fixed, seeded subset of validation for the robustness check. */
   n_val = hg_dataset_get_n_samples (val);
@@ -766,7 +783,7 @@ robust_ba (HgTrainer    *t,
   g_autofree float     *probs = g_new (float, t->robust_n * t->n_classes);
   HgMetrics             m;
 
-  if (!attacked_probs (t->ctx, t->robust_x, t->robust_labels, t->robust_n, t->sample_floats,
+  if (!attacked_probs (t->ema_ctx != NULL ? t->ema_ctx : t->ctx, t->robust_x, t->robust_labels, t->robust_n, t->sample_floats,
                        t->n_classes, attack, o->eps, o->robust_val_steps,
                        hg_rng_mix (o->seed ^ STREAM_CHECK), probs, error))
     return FALSE;
@@ -822,6 +839,24 @@ train_step (HgTrainer   *t,
     }
   hg_optimizer_step (t->optimizer, hg_context_get_grads (t->ctx, NULL), (float) (1.0 / weight_sum));
   return loss / weight_sum;
+}
+
+/* Folds the model's current weights and statistics into the average. */
+static void
+ema_update (HgTrainer *t,
+            guint64    step)
+{
+  float  d = (float) MIN (t->options.ema, (1.0 + step) / (10.0 + step));
+  gsize  n, m;
+  float *live = hg_model_get_params (t->model, &n);
+  float *avg = hg_model_get_params (t->ema_model, NULL);
+  float *live_buf = hg_model_get_buffers (t->model, &m);
+  float *avg_buf = hg_model_get_buffers (t->ema_model, NULL);
+
+  for (gsize i = 0; i < n; i++)
+    avg[i] = d * avg[i] + (1.0f - d) * live[i];
+  for (gsize i = 0; i < m; i++)
+    avg_buf[i] = d * avg_buf[i] + (1.0f - d) * live_buf[i];
 }
 
 static double
@@ -937,6 +972,8 @@ hg_trainer_run (HgTrainer              *t,
                            epoch + 1, batch + 1, o->lr);
               return FALSE;
             }
+          if (t->ema_model != NULL)
+            ema_update (t, step);
           loss_sum += loss;
           correct_sum += correct;
           if (callbacks != NULL && callbacks->batch != NULL)
@@ -948,7 +985,10 @@ hg_trainer_run (HgTrainer              *t,
       report.lr = hg_optimizer_get_lr (t->optimizer);
       report.train_loss = loss_sum / n_batches;
       report.train_accuracy = (double) correct_sum / ((gsize) n_batches * b);
-      if (!evaluate_dataset (t->ctx, t->val, k, o->seed, &report.val, error))
+      if (t->ema_model != NULL)
+        hg_model_params_changed (t->ema_model);
+      if (!evaluate_dataset (t->ema_ctx != NULL ? t->ema_ctx : t->ctx, t->val, k, o->seed,
+                             &report.val, error))
         return FALSE;
 
       report.val_pgd_ba = report.val_fgsm_ba = NAN;
@@ -975,7 +1015,7 @@ hg_trainer_run (HgTrainer              *t,
         {
           report.best = TRUE;
           g_clear_pointer (&t->best_model, hg_model_unref);
-          t->best_model = hg_model_copy (t->model);
+          t->best_model = hg_model_copy (t->ema_model != NULL ? t->ema_model : t->model);
           t->best_index = (int) t->history->len;
         }
       g_array_append_val (t->history, report);
