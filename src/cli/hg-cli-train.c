@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "histoguard/histoguard.h"
@@ -47,6 +48,9 @@ typedef struct
   gboolean       tty;
   gint64         start_us;
   double         load_start;
+  double         load_sum; /* 1-minute load averages sampled at each epoch's end */
+  int            load_n;
+  double         cpu_start; /* process CPU seconds when training started */
   char          *best_val_json;
 } Train;
 
@@ -84,6 +88,17 @@ load_average (void)
   if (getloadavg (load, 1) != 1)
     return NAN;
   return load[0];
+}
+
+/* CPU seconds used by this process so far (all threads). */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  if (getrusage (RUSAGE_SELF, &ru) != 0)
+    return NAN;
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static char *
@@ -483,6 +498,8 @@ on_epoch (const HgEpochReport *r,
   Train *t = user_data;
   g_autoptr (GString) line = g_string_new (NULL);
 
+  t->load_sum += load_average ();
+  t->load_n++;
   if (t->tty && !t->quiet)
     fprintf (stderr, "\r\033[K");
   g_string_append_printf (line,
@@ -561,9 +578,13 @@ set_provenance (Train               *t,
   g_autofree char *machine = NULL;
   g_autofree char *version = g_strdup_printf ("histoguard-cli %s", hg_version ());
 
-  machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"load_start\": %.2f, \"load_end\": %.2f}",
+  /* Wall time means little on a shared machine without the load it ran
+   * under, and the CPU time it took. */
+  machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"load_start\": %.2f, "
+                             "\"load_mean\": %.2f, \"cpu_seconds\": %.1f}",
                              g_get_num_processors (), hg_threads_get_n_workers (), t->load_start,
-                             load_average ());
+                             t->load_n > 0 ? t->load_sum / t->load_n : load_average (),
+                             cpu_seconds () - t->cpu_start);
   hg_model_set_metadata (model, "command", t->command_line);
   hg_model_set_metadata (model, "data", data);
   hg_model_set_metadata (model, "seed", seed);
@@ -803,6 +824,7 @@ hg_cli_train (int    argc,
     }
 
   t.load_start = load_average ();
+  t.cpu_start = cpu_seconds ();
   t.start_us = g_get_monotonic_time ();
   ok = hg_trainer_run (trainer, &callbacks, &t, cancellable, &error);
   train_seconds = (g_get_monotonic_time () - t.start_us) / 1e6;
