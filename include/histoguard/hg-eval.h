@@ -45,11 +45,12 @@ typedef struct
   int         restarts;    /* PGD (1) */
   int         eot_samples; /* 0: 8 draws per gradient for randomised defences */
   gboolean    adaptive;
-  HgDetector *detector;     /* NULL: no detection */
-  double      detector_fpr; /* target false-positive rate (0.05) */
-  guint64     seed;
-  int         n_threads;  /* 0: one per processor */
-  int         batch_size; /* 0: 64 */
+  HgDetector *detector; /* NULL: no detection; its threshold is set
+                         * for each model in turn (the last stays) */
+  double  detector_fpr; /* target false-positive rate (0.05) */
+  guint64 seed;
+  int     n_threads;  /* 0: one per processor */
+  int     batch_size; /* 0: 64 */
 } HgEvalOptions;
 
 void hg_eval_options_init (HgEvalOptions *options);

@@ -265,14 +265,20 @@ print_summary (const HgEvalReport *report)
   for (guint i = 0; i < report->detection->len; i++)
     {
       const HgEvalDetection *d = &g_array_index (report->detection, HgEvalDetection, i);
+      const HgEvalDetection *prev = i > 0 ? &g_array_index (report->detection, HgEvalDetection, i - 1) : NULL;
       char                   eps[G_ASCII_DTOSTR_BUF_SIZE];
 
       if (i == 0)
-        printf ("\n%s %s, %s %.3f\n", _ ("Feature squeezing"), report->detector,
-                _ ("threshold"), d->threshold);
-      printf ("  %-16s %-8s ε=%-4s %s %.1f%%  %s %.1f%% (%" G_GSIZE_FORMAT ")\n", d->model, d->attack,
-              g_ascii_formatd (eps, sizeof eps, "%g", d->eps), _ ("false positives"), d->fpr * 100,
-              _ ("detected"), d->detection_rate * 100, d->n_adversarial);
+        printf ("\n%s %s (%s)\n", _ ("Feature squeezing"), report->detector,
+                d->calibrated_on_evaluated_data ? _ ("threshold from the evaluated data")
+                                                : _ ("threshold from the calibration split"));
+      /* Each model gets its own threshold. */
+      if (prev == NULL || strcmp (prev->model, d->model) != 0)
+        printf ("  %-16s %s %.3f, %s %.1f%%\n", d->model, _ ("threshold"), d->threshold,
+                _ ("false positives on clean patches"), d->fpr * 100);
+      printf ("    %-8s ε=%-4s %s %5.1f%% %s %" G_GSIZE_FORMAT "\n", d->attack,
+              g_ascii_formatd (eps, sizeof eps, "%g", d->eps), _ ("detected"), d->detection_rate * 100,
+              _ ("of the fooled"), d->n_adversarial);
     }
 
   for (guint i = 0; i < report->flags->len; i++)
