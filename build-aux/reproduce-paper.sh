@@ -7,8 +7,9 @@
 #
 #   build-aux/reproduce-paper.sh [BUILDDIR]
 #
-# STANDARD=FILE and ROBUST=FILE replace the shipped models, OUT=PREFIX the
-# output (default docs/paper-reproduction). About 15 minutes of 2 quiet
+# STANDARD=FILE and ROBUST=FILE replace the shipped models (NOTE=TEXT then
+# adds to the warning at the top), OUT=PREFIX the output (default
+# docs/paper-reproduction). About 15 minutes of 2 quiet
 # cores for the default CNNs: PGD-20 and its adaptive versions dominate.
 
 set -eu
@@ -62,7 +63,8 @@ cd "$srcdir"
 # Say so at the top when these are not the shipped models.
 if [ -n "$stand_in" ]; then
   {
-    printf '> **Not the shipped models:** generated with `STANDARD=%s ROBUST=%s`.\n\n' "$standard" "$robust"
+    printf '> **Not the shipped models:** generated with `STANDARD=%s ROBUST=%s`. %s\n\n' \
+      "$standard" "$robust" "${NOTE:-}"
     cat "$out.md"
   } > "$out.md.tmp"
   mv "$out.md.tmp" "$out.md"
