@@ -329,6 +329,28 @@ test_blur (void)
   }
 }
 
+/* Found by fuzz/fuzz-defense: the float taps sum to 1 only up to
+ * rounding, and a white image blurred came out at 1 + 2⁻²³. */
+static void
+test_blur_stays_in_range (void)
+{
+  static const double sigmas[] = { 0.3, 1.0, 2.5, 10.0 };
+  g_autoptr (Image) white = image_new (16, 16);
+  g_autoptr (Image) out = image_new (16, 16);
+  gsize n = image_floats (white);
+
+  for (gsize i = 0; i < n; i++)
+    white->chw[i] = 1.0f;
+  for (gsize s = 0; s < G_N_ELEMENTS (sigmas); s++)
+    {
+      hg_gaussian_blur (white->chw, 16, 16, sigmas[s], out->chw);
+      for (gsize i = 0; i < n; i++)
+        if (!(out->chw[i] >= 0.0f && out->chw[i] <= 1.0f))
+          g_error ("blur:%g of a white image gives %.9g at %" G_GSIZE_FORMAT, sigmas[s],
+                   out->chw[i], i);
+    }
+}
+
 static void
 test_blur_backward_is_transpose (void)
 {
@@ -708,6 +730,7 @@ main (int   argc,
   g_test_add_func ("/hg/defense/median/reference", test_median_reference);
   g_test_add_func ("/hg/defense/median/hand", test_median_hand);
   g_test_add_func ("/hg/defense/blur/values", test_blur);
+  g_test_add_func ("/hg/defense/blur/stays-in-range", test_blur_stays_in_range);
   g_test_add_func ("/hg/defense/blur/backward-is-transpose", test_blur_backward_is_transpose);
   g_test_add_func ("/hg/defense/bits", test_bits);
   g_test_add_func ("/hg/defense/tv", test_tv);

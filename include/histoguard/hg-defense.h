@@ -37,8 +37,10 @@ void hg_median_filter (const float *in,
                        float       *out);
 
 /* Separable Gaussian blur with standard deviation sigma in pixels, kernel
- * truncated at 4σ, mirrored edges. The blur is linear, so its backward
- * pass is exact: the transpose, which with these edges is the blur itself. */
+ * truncated at 4σ, mirrored edges; the result is clamped to [0,1], which
+ * only undoes float rounding of the taps. The blur is linear, so its
+ * backward pass is exact: the transpose, which with these edges is the
+ * blur itself (not clamped: it maps gradients). */
 void hg_gaussian_blur (const float *in,
                        int          width,
                        int          height,
