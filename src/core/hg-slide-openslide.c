@@ -348,9 +348,17 @@ _hg_slide_openslide_open (const char *path,
       _hg_slide_add_level (slide, width, height, downsample);
     }
 
+  /* OpenSlide lists a key without a value for an Aperio description
+   * field that has no '=' (found by fuzz/fuzz-slide): leave those out, so
+   * that every listed property has text. */
   names = openslide_get_property_names (osr);
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    _hg_slide_set_property (slide, names[i], openslide_get_property_value (osr, names[i]));
+    {
+      const char *value = openslide_get_property_value (osr, names[i]);
+
+      if (value != NULL)
+        _hg_slide_set_property (slide, names[i], value);
+    }
   _hg_slide_set_property (slide, "histoguard.source", "openslide");
 
   _hg_slide_set_mpp (slide, property_double (osr, OPENSLIDE_PROPERTY_NAME_MPP_X),
