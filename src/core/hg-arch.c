@@ -8,6 +8,7 @@
 #include "histoguard/hg-error.h"
 
 #include "hg-arch-private.h"
+#include "hg-file-private.h"
 #include "hg-json-private.h"
 
 /* Limits that keep every size computation far from overflow and refuse
@@ -1398,18 +1399,21 @@ hg_arch_new (const char *spec,
 
   if (g_str_has_suffix (spec, ".json") || strchr (spec, '/') != NULL)
     {
-      g_autofree char *contents = NULL;
+      g_autoptr (GBytes) contents = NULL;
       g_autoptr (GError) local_error = NULL;
-      gsize   length;
-      HgArch *arch;
+      const char *data;
+      gsize       length;
+      HgArch     *arch;
 
-      if (!g_file_get_contents (spec, &contents, &length, &local_error))
+      contents = hg_file_read (spec, MAX_JSON_LENGTH, &local_error);
+      if (contents == NULL)
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_IO, "cannot read architecture file '%s': %s",
-                       spec, local_error->message);
+          g_set_error (error, HG_ERROR, local_error->code,
+                       "cannot read architecture file '%s': %s", spec, local_error->message);
           return NULL;
         }
-      arch = hg_arch_new_from_json (contents, length, &local_error);
+      data = g_bytes_get_data (contents, &length);
+      arch = hg_arch_new_from_json (data, length, &local_error);
       if (arch == NULL)
         {
           g_set_error (error, HG_ERROR, local_error->code, "%s: %s", spec, local_error->message);

@@ -6,11 +6,15 @@
 
 #include "histoguard/hg-error.h"
 
+#include "hg-file-private.h"
 #include "hg-json-private.h"
 #include "hg-model-private.h"
 #include "hg-safetensors-private.h"
 
 #define FORMAT_NAME "histoguard-model"
+/* The header, and parameters and buffers of at most 2²⁸ floats each
+ * (hg-arch.c). */
+#define MAX_FILE_BYTES ((gsize) HG_SAFETENSORS_MAX_HEADER + 8 + ((gsize) 2 << 30))
 #define FORMAT_VERSION "1"
 
 static const char *const structural_keys[] = {
@@ -859,20 +863,24 @@ HgModel *
 hg_model_load (const char *path,
                GError    **error)
 {
-  g_autoptr (GMappedFile) file = NULL;
+  g_autoptr (GBytes) file = NULL;
   g_autoptr (GError) local_error = NULL;
-  HgModel *model;
+  const guint8 *data;
+  gsize         length;
+  HgModel      *model;
 
-  file = g_mapped_file_new (path, FALSE, &local_error);
+  /* Read, not mapped: a file that another program truncates while we read
+   * it must give an error, not SIGBUS. */
+  file = hg_file_read (path, MAX_FILE_BYTES, &local_error);
   if (file == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "cannot read model '%s': %s", path,
+      g_set_error (error, HG_ERROR, local_error->code, "cannot read model '%s': %s", path,
                    local_error->message);
       return NULL;
     }
 
-  model = hg_model_load_from_bytes ((const guint8 *) g_mapped_file_get_contents (file),
-                                    g_mapped_file_get_length (file), &local_error);
+  data = g_bytes_get_data (file, &length);
+  model = hg_model_load_from_bytes (data, length, &local_error);
   if (model == NULL)
     {
       g_set_error (error, HG_ERROR, local_error->code, "model '%s': %s", path,

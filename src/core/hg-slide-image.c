@@ -9,6 +9,7 @@
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-pixels.h"
 
+#include "hg-decode-private.h"
 #include "hg-slide-private.h"
 
 typedef struct
@@ -123,46 +124,38 @@ _hg_slide_image_open (const char   *path,
   g_autoptr (GdkPixbuf) pixbuf = NULL;
   g_autoptr (HgSlide) slide = NULL;
   g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *format_name = NULL;
-  GdkPixbufFormat *format;
+  g_autofree char *upper = NULL;
+  HgDecodeLimits   limits = { G_MAXINT, G_MAXINT, HG_SLIDE_MAX_MEMORY_PIXELS, FALSE };
+  HgDecodeInfo     info;
   HgImage         *level0;
+  const char      *format_name;
   int              width = 0, height = 0;
   char             text[32];
 
-  format = gdk_pixbuf_get_file_info (path, &width, &height);
-  if (format == NULL)
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "“%s” is not an image GdkPixbuf reads",
-                   name);
-      return NULL;
-    }
-
-  format_name = gdk_pixbuf_format_get_name (format);
-
-  if (width <= 0 || height <= 0)
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "“%s” is a %s image of impossible size %d × %d", name, format_name, width,
-                   height);
-      return NULL;
-    }
-
-  if ((gint64) width * height > HG_SLIDE_MAX_MEMORY_PIXELS)
-    {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "“%s” is %d × %d pixels; plain images are read into memory, up to %" G_GINT64_FORMAT
-                   " megapixels: save it as a tiled pyramidal TIFF to open it",
-                   name, width, height, HG_SLIDE_MAX_MEMORY_PIXELS / 1000000);
-      return NULL;
-    }
-
-  loaded = gdk_pixbuf_new_from_file (path, &local_error);
+  /* Only PNG, JPEG and TIFF, each through its own loader: GdkPixbuf's
+   * other loaders are not worth their risk for slides. */
+  loaded = hg_decode_image_file (path, &limits, &info, &local_error);
+  format_name = info.format;
+  upper = g_ascii_strup (format_name != NULL ? format_name : "", -1);
   if (loaded == NULL)
     {
-      g_autofree char *upper = g_ascii_strup (format_name, -1);
-
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "“%s” is a damaged %s image: %s",
-                   name, upper, local_error->message);
+      if (g_error_matches (local_error, HG_ERROR, HG_ERROR_IO))
+        g_set_error (error, HG_ERROR, HG_ERROR_IO, "“%s” cannot be read: %s", name,
+                     local_error->message);
+      else if (format_name == NULL)
+        g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "“%s” is not an image GdkPixbuf reads",
+                     name);
+      else if (g_error_matches (local_error, HG_ERROR, HG_ERROR_TOO_LARGE))
+        g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
+                     "“%s” is %d × %d pixels; plain images are read into memory, up to %" G_GINT64_FORMAT
+                     " megapixels: save it as a tiled pyramidal TIFF to open it",
+                     name, info.width, info.height, HG_SLIDE_MAX_MEMORY_PIXELS / 1000000);
+      else if (g_error_matches (local_error, HG_ERROR, HG_ERROR_INVALID_DATA))
+        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "“%s” is a damaged %s image: %s",
+                     name, upper, info.detail);
+      else
+        g_set_error (error, HG_ERROR, local_error->code, "“%s” cannot be read: %s", name,
+                     local_error->message);
       return NULL;
     }
 

@@ -10,6 +10,7 @@
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-pixels.h"
 
+#include "hg-decode-private.h"
 #include "hg-slide-private.h"
 
 /* <patient>/<class>/<files>: the layout of the original distribution. */
@@ -136,6 +137,8 @@ _hg_slide_patches_open (const char   *path,
   g_autoptr (HgImage) level0 = NULL;
   g_autofree char *patient = NULL;
   g_autofree char *name = g_path_get_basename (path);
+  HgDecodeLimits   probe_limits = { MAX_PATCH_SIZE, MAX_PATCH_SIZE, G_MAXINT64, TRUE };
+  HgDecodeLimits   limits = { MAX_PATCH_SIZE, MAX_PATCH_SIZE, G_MAXINT64, FALSE };
   gint64           width = 0, height = 0;
   guint            n_idc = 0, n_unreadable = 0;
   char             text[64];
@@ -158,11 +161,18 @@ _hg_slide_patches_open (const char   *path,
   for (guint i = 0; i < found->len; i++)
     {
       Found *entry = &g_array_index (found, Found, i);
-      int    w = 0, h = 0;
+      g_autoptr (GError) local_error = NULL;
+      HgDecodeInfo info;
+      int          w, h;
 
-      if (gdk_pixbuf_get_file_info (entry->file, &w, &h) != NULL && w > 0 && h > 0)
+      /* Only the header. A file that is not a readable image (damaged, a
+       * named pipe, a folder) is background. */
+      hg_decode_image_file (entry->file, &probe_limits, &info, &local_error);
+      w = info.width;
+      h = info.height;
+      if (local_error == NULL)
         entry->readable = TRUE;
-      else
+      else if (!g_error_matches (local_error, HG_ERROR, HG_ERROR_TOO_LARGE))
         w = h = NOMINAL_PATCH_SIZE;
 
       if (w > MAX_PATCH_SIZE || h > MAX_PATCH_SIZE)
@@ -203,12 +213,13 @@ _hg_slide_patches_open (const char   *path,
     {
       Found *entry = &g_array_index (found, Found, i);
       g_autoptr (GdkPixbuf) pixbuf = NULL;
+      HgDecodeInfo info;
 
       if (i % 64 == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
       if (entry->readable)
-        pixbuf = gdk_pixbuf_new_from_file (entry->file, NULL);
+        pixbuf = hg_decode_image_file (entry->file, &limits, &info, NULL);
 
       /* A damaged patch is background; its label still counts. */
       if (pixbuf != NULL && gdk_pixbuf_get_bits_per_sample (pixbuf) == 8 &&

@@ -8,6 +8,11 @@
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-splits.h"
 
+#include "hg-file-private.h"
+
+/* A split file names each patient once: a few MB at most. */
+#define MAX_FILE_BYTES ((gsize) 256 * 1024 * 1024)
+
 typedef struct
 {
   char   *patient;
@@ -296,20 +301,22 @@ HgSplits *
 hg_splits_new_from_file (const char *path,
                          GError    **error)
 {
-  g_autoptr (GMappedFile) file = NULL;
+  g_autoptr (GBytes) file = NULL;
   g_autoptr (GError) local_error = NULL;
-  HgSplits *splits;
+  const char *data;
+  gsize       length;
+  HgSplits   *splits;
 
-  file = g_mapped_file_new (path, FALSE, &local_error);
+  file = hg_file_read (path, MAX_FILE_BYTES, &local_error);
   if (file == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("%s: cannot read the split file: %s"),
+      g_set_error (error, HG_ERROR, local_error->code, _ ("%s: cannot read the split file: %s"),
                    path, local_error->message);
       return NULL;
     }
 
-  splits = hg_splits_new_from_data (g_mapped_file_get_contents (file),
-                                    g_mapped_file_get_length (file), &local_error);
+  data = g_bytes_get_data (file, &length);
+  splits = hg_splits_new_from_data (data, length, &local_error);
   if (splits == NULL)
     {
       g_set_error (error, HG_ERROR, local_error->code, "%s: %s", path, local_error->message);
