@@ -10,8 +10,11 @@
 #include "hg-cli.h"
 
 #define COMMAND "predict"
-/* Images decoded and classified at a time: bounds memory for long lists. */
+/* Images decoded and classified at a time: bounds memory for long lists,
+ * and for models with large inputs (up to 4096 × 4096) the pixels of one
+ * chunk stay within CHUNK_FLOATS. */
 #define CHUNK 256
+#define CHUNK_FLOATS ((gsize) 1 << 26)
 
 static void
 print_prediction (HgModel     *model,
@@ -63,7 +66,7 @@ hg_cli_predict (int    argc,
   g_autofree float  *x = NULL;
   g_autofree float  *probs = NULL;
   g_autofree int    *index = NULL;
-  int                threads = 0, h, w, c, k, status = HG_CLI_EXIT_OK;
+  int                threads = 0, h, w, c, k, chunk, status = HG_CLI_EXIT_OK;
   gsize              floats;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (.safetensors)", "MODEL" },
@@ -117,14 +120,15 @@ hg_cli_predict (int    argc,
     }
 
   floats = (gsize) 3 * h * w;
-  x = g_new (float, CHUNK *floats);
-  probs = g_new (float, (gsize) CHUNK *k);
-  index = g_new (int, CHUNK);
+  chunk = (int) CLAMP (CHUNK_FLOATS / floats, 1, CHUNK);
+  x = g_new (float, chunk *floats);
+  probs = g_new (float, (gsize) chunk *k);
+  index = g_new (int, chunk);
   ctx = hg_context_new (model);
 
-  for (int first = 1; first < argc; first += CHUNK)
+  for (int first = 1; first < argc; first += chunk)
     {
-      int last = MIN (argc, first + CHUNK), n = 0;
+      int last = MIN (argc, first + chunk), n = 0;
 
       /* Decode what can be decoded; report the rest by name. */
       for (int i = first; i < last; i++)

@@ -21,7 +21,12 @@
 #define MAX_KERNEL 15
 #define MAX_STRIDE 8
 #define MAX_ACTIVATION ((gsize) 1 << 28) /* floats per sample per node */
-#define MAX_PARAMS ((gsize) 1 << 28)     /* 1 GiB of float32 */
+/* The engine lowers a convolution to im2col over bands of at least
+ * `kernel` output rows (or 1024 pixels): each worker holds
+ * K · max(1024, kernel · out_width) floats, K = kernel² · in_channels.
+ * The limits above allow 10¹¹ of them; this keeps it to 256 MiB. */
+#define MAX_IM2COL ((gsize) 1 << 26)
+#define MAX_PARAMS ((gsize) 1 << 28) /* 1 GiB of float32 */
 #define MAX_JSON_LENGTH ((gsize) 16 * 1024 * 1024)
 
 static const char *const op_names[HG_N_OPS] = {
@@ -513,6 +518,21 @@ parse_node (HgArch     *arch,
                          "architecture: %s: %d input channels exceed %d", what, in.c, MAX_CHANNELS);
             return FALSE;
           }
+        {
+          gsize im2col = (gsize) p->kernel * p->kernel * in.c *
+                         MAX (1024, (gsize) p->kernel * node->shape.w);
+
+          if (im2col > MAX_IM2COL)
+            {
+              g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
+                           "architecture: %s: a %d×%d convolution of %d channels over rows of %d "
+                           "pixels needs %" G_GSIZE_FORMAT " floats of scratch memory per thread "
+                           "(the limit is %" G_GSIZE_FORMAT ")",
+                           what, p->kernel, p->kernel, in.c, node->shape.w, im2col,
+                           (gsize) MAX_IM2COL);
+              return FALSE;
+            }
+        }
         dims[0] = p->out_channels;
         dims[1] = in.c;
         dims[2] = dims[3] = p->kernel;

@@ -307,7 +307,8 @@ epilogue (float       *y,
 static void
 conv_plan_bands (ConvJob *j)
 {
-  int   rows_per_band = MAX (1, COL_BLOCK_FLOATS / (j->K * j->out.w));
+  /* In gsize: K · width passes 2³¹ for wide inputs with many channels. */
+  int   rows_per_band = (int) MAX (1, COL_BLOCK_FLOATS / ((gsize) j->K * j->out.w));
   gsize pixels = (gsize) j->out.h * j->out.w;
 
   /* sgemm runs at its single-core peak for 128–1024 rows and loses up to
