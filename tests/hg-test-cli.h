@@ -13,6 +13,9 @@ typedef struct
   char *err;
 } HgCliRun;
 
+/* A run that takes longer fails the test (it hangs). */
+#define HG_TEST_CLI_TIMEOUT 120
+
 /* argv is NULL-terminated and excludes the program name. */
 HgCliRun *hg_test_cli_run (const char *const *argv);
 HgCliRun *hg_test_cli_runv (const char *first,
