@@ -40,12 +40,21 @@ hg_test_cli_run (const char *const *argv)
   g_autoptr (GSource) timeout = NULL;
   g_autofree char *command = NULL;
   const char      *cli = g_getenv ("HG_CLI");
-  Communication    c = { 0 };
-  gboolean         timed_out = FALSE;
-  HgCliRun        *run;
+  const char      *wrapper = g_getenv ("HG_TEST_WRAPPER");
+  g_auto (GStrv) wrapper_argv = NULL;
+  Communication c = { 0 };
+  gboolean      timed_out = FALSE;
+  HgCliRun     *run;
 
   g_assert_nonnull (cli);
 
+  /* A checker such as valgrind (the "valgrind" test setup) runs the CLI. */
+  if (wrapper != NULL && *wrapper != '\0')
+    {
+      wrapper_argv = g_strsplit (wrapper, " ", -1);
+      for (guint i = 0; wrapper_argv[i] != NULL; i++)
+        g_ptr_array_add (args, wrapper_argv[i]);
+    }
   g_ptr_array_add (args, (gpointer) cli);
   for (guint i = 0; argv[i] != NULL; i++)
     g_ptr_array_add (args, (gpointer) argv[i]);
@@ -62,7 +71,8 @@ hg_test_cli_run (const char *const *argv)
   /* A command that hangs (on a named pipe, say) fails the test with its
    * command line rather than running into meson's timeout. */
   g_main_context_push_thread_default (context);
-  timeout = g_timeout_source_new_seconds (HG_TEST_CLI_TIMEOUT);
+  timeout = g_timeout_source_new_seconds (wrapper_argv != NULL ? 20 * HG_TEST_CLI_TIMEOUT
+                                                               : HG_TEST_CLI_TIMEOUT);
   g_source_set_callback (timeout, on_timeout, &timed_out, NULL);
   g_source_attach (timeout, context);
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_communicated, &c);
@@ -77,7 +87,8 @@ hg_test_cli_run (const char *const *argv)
   g_source_destroy (timeout);
   g_main_context_pop_thread_default (context);
   if (timed_out && !g_subprocess_get_if_exited (proc))
-    g_error ("'%s' did not finish within %d s: it hangs", command, HG_TEST_CLI_TIMEOUT);
+    g_error ("'%s' did not finish within %d s: it hangs", command,
+             wrapper_argv != NULL ? 20 * HG_TEST_CLI_TIMEOUT : HG_TEST_CLI_TIMEOUT);
   g_assert_no_error (c.error);
   g_assert_true (g_subprocess_get_if_exited (proc));
 
