@@ -8,17 +8,13 @@
  * and looks for a fragment of the message on standard error. */
 #include "config.h"
 
-#include <errno.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
-#include <glib/gstdio.h>
-#include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <tiffio.h>
-#include <unistd.h>
 
 #include "histoguard/histoguard.h"
 
+#include "hg-test-bad-files.h"
 #include "hg-test-cli.h"
 #include "hg-test-slides.h"
 
@@ -34,457 +30,53 @@ typedef struct
   const char *message; /* on stderr; NULL: expect success */
 } BadCase;
 
-/* ---- making inputs ------------------------------------------------------ */
-
-static char *
-tiny_model_path (void)
-{
-  return g_test_build_filename (G_TEST_DIST, "data", "tiny-cnn.safetensors", NULL);
-}
-
-static void
-put_le64 (guint8 *p,
-          guint64 v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (guint8) (v >> (8 * i));
-}
-
-static void
-make_empty (const char *path)
-{
-  hg_test_write_file (path, "", 0);
-}
-
-static void
-make_text (const char *path)
-{
-  hg_test_write_file (path, "This is not a slide.\nJust some notes.\n", -1);
-}
-
-static void
-make_fifo (const char *path)
-{
-  g_assert_cmpint (mkfifo (path, 0644), ==, 0);
-}
-
-static void
-make_folder (const char *path)
-{
-  g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
-}
-
-/* A link to itself: every open fails with ELOOP. */
-static void
-make_symlink_loop (const char *path)
-{
-  g_autofree char *base = g_path_get_basename (path);
-
-  g_assert_cmpint (symlink (base, path), ==, 0);
-}
-
-/* The tiny model's file with its JSON header rewritten by replacing
- * `from` with `to` (the data offsets count from the header's end, so the
- * tensors stay valid). */
-static void
-write_model_edited (const char *path,
-                    const char *from,
-                    const char *to)
-{
-  g_autofree char *model = tiny_model_path ();
-  g_autofree char *contents = NULL;
-  g_autofree char *header = NULL;
-  g_autoptr (GString) edited = NULL;
-  g_autoptr (GByteArray) file = g_byte_array_new ();
-  guint64 header_length = 0;
-  gsize   length = 0;
-  guint8  prefix[8];
-
-  g_assert_true (g_file_get_contents (model, &contents, &length, NULL));
-  for (int i = 7; i >= 0; i--)
-    header_length = (header_length << 8) | (guint8) contents[i];
-  header = g_strndup (contents + 8, header_length);
-  edited = g_string_new (header);
-  if (from != NULL)
-    g_assert_cmpuint (g_string_replace (edited, from, to, 1), ==, 1);
-
-  put_le64 (prefix, edited->len);
-  g_byte_array_append (file, prefix, 8);
-  g_byte_array_append (file, (const guint8 *) edited->str, (guint) edited->len);
-  g_byte_array_append (file, (const guint8 *) contents + 8 + header_length,
-                       (guint) (length - 8 - header_length));
-  hg_test_write_file (path, file->data, file->len);
-}
-
-static void
-make_model_short (const char *path)
-{
-  hg_test_write_file (path, "\x10\0\0\0", 4);
-}
-
-/* The header claims 1000 bytes; 2 follow. */
-static void
-make_model_truncated_header (const char *path)
-{
-  guint8 bytes[10];
-
-  put_le64 (bytes, 1000);
-  memcpy (bytes + 8, "{}", 2);
-  hg_test_write_file (path, bytes, sizeof bytes);
-}
-
-/* A header length of 2⁶⁴ − 1: length + 8 overflows. */
-static void
-make_model_oversized_header (const char *path)
-{
-  guint8 bytes[10];
-
-  put_le64 (bytes, G_MAXUINT64);
-  memcpy (bytes + 8, "{}", 2);
-  hg_test_write_file (path, bytes, sizeof bytes);
-}
-
-static void
-make_model_not_json (const char *path)
-{
-  write_model_edited (path, "{\"__metadata__\":{", "{\"__metadata__\"{{");
-}
-
-/* Cut in the middle of the tensor data. */
-static void
-make_model_truncated_data (const char *path)
-{
-  g_autofree char *model = tiny_model_path ();
-  g_autofree char *contents = NULL;
-  gsize            length = 0;
-
-  g_assert_true (g_file_get_contents (model, &contents, &length, NULL));
-  hg_test_write_file (path, contents, (gssize) length - 1000);
-}
-
-static void
-write_model_with (const char *path,
-                  const char *tensor,
-                  gsize       index,
-                  float       value)
-{
-  g_autofree char *model_path = tiny_model_path ();
-  g_autoptr (HgModel) model = hg_model_load (model_path, NULL);
-  g_autoptr (GError) error = NULL;
-  gsize  n = 0;
-  float *params = hg_model_get_params (model, &n);
-
-  /* Parameters are stored in tensor order: find the tensor's first one. */
-  for (gsize i = 0; i < n; i++)
-    if (g_strcmp0 (hg_model_get_param_tensor (model, i, NULL), tensor) == 0)
-      {
-        params[i + index] = value;
-        hg_model_params_changed (model);
-        g_assert_true (hg_model_save (model, path, &error));
-        g_assert_no_error (error);
-        return;
-      }
-  g_assert_not_reached ();
-}
-
-static void
-make_model_nan (const char *path)
-{
-  write_model_with (path, "conv2.weight", 5, NAN);
-}
-
-static void
-make_model_inf (const char *path)
-{
-  write_model_with (path, "fc.bias", 1, -INFINITY);
-}
-
-/* Same element count, another shape. */
-static void
-make_model_shape_mismatch (const char *path)
-{
-  write_model_edited (path, "\"shape\":[8,3,3,3]", "\"shape\":[3,8,3,3]");
-}
-
-static void
-make_model_offsets_outside (const char *path)
-{
-  write_model_edited (path, "\"data_offsets\":[25056,25064]", "\"data_offsets\":[25056,99999999]");
-}
-
-/* 2³¹ − 1 in each of four dimensions: the element count overflows 64 bits. */
-static void
-make_model_shape_overflow (const char *path)
-{
-  write_model_edited (path, "\"shape\":[2],\"data_offsets\":[25056,25064]",
-                      "\"shape\":[2147483647,2147483647,2147483647,2147483647],"
-                      "\"data_offsets\":[25056,25064]");
-}
-
-/* 65536 × 65536 elements: 2³² overflows 32-bit arithmetic, not ours. */
-static void
-make_model_shape_32bit (const char *path)
-{
-  write_model_edited (path, "\"shape\":[2],\"data_offsets\":[25056,25064]",
-                      "\"shape\":[65536,65536],\"data_offsets\":[25056,25064]");
-}
-
-/* An input of 46341 × 46341: the pixel count passes 2³¹. */
-static void
-make_model_input_overflow (const char *path)
-{
-  write_model_edited (path, "\\\"input\\\":[50,50,3]", "\\\"input\\\":[46341,46341,3]");
-}
-
-/* bn1.running_var[2] = −1, written into the tensor's bytes (data offsets
- * 960–992 in the tiny model). */
-static void
-make_model_negative_variance (const char *path)
-{
-  g_autofree char *model = tiny_model_path ();
-  g_autofree char *contents = NULL;
-  guint64          header_length = 0;
-  gsize            length = 0;
-  float            v = -1.0f;
-  guint32          bits;
-
-  g_assert_true (g_file_get_contents (model, &contents, &length, NULL));
-  for (int i = 7; i >= 0; i--)
-    header_length = (header_length << 8) | (guint8) contents[i];
-  g_assert_nonnull (strstr (contents + 8, "\"bn1.running_var\":{\"dtype\":\"F32\",\"shape\":[8],"
-                                          "\"data_offsets\":[960,992]}"));
-  memcpy (&bits, &v, 4);
-  bits = GUINT32_TO_LE (bits);
-  memcpy (contents + 8 + header_length + 960 + 2 * 4, &bits, 4);
-  hg_test_write_file (path, contents, (gssize) length);
-}
-
-static void
-make_model_unknown_format (const char *path)
-{
-  write_model_edited (path, "\"format\":\"histoguard-model\"", "\"format\":\"keras-model\"");
-}
-
-/* ---- images ------------------------------------------------------------- */
-
-static guint32
-crc32 (const guint8 *data,
-       gsize         length)
-{
-  guint32 crc = 0xffffffffu;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      crc ^= data[i];
-      for (int k = 0; k < 8; k++)
-        crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-    }
-  return crc ^ 0xffffffffu;
-}
-
-static void
-put_be32 (guint8 *p,
-          guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-/* A PNG signature and IHDR, then a broken IDAT: enough for the size. */
-static void
-write_png_header (const char *path,
-                  guint32     width,
-                  guint32     height)
-{
-  guint8  png[8 + 25 + 16] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-                               0, 0, 0, 13, 'I', 'H', 'D', 'R' };
-  guint8 *idat = png + 33;
-
-  put_be32 (png + 16, width);
-  put_be32 (png + 20, height);
-  png[24] = 8; /* bit depth */
-  png[25] = 2; /* RGB */
-  put_be32 (png + 29, crc32 (png + 12, 17));
-  put_be32 (idat, 4);
-  memcpy (idat + 4, "IDAT\x01\x02\x03\x04", 8);
-  put_be32 (idat + 12, crc32 (idat + 4, 8));
-  hg_test_write_file (path, png, sizeof png);
-}
-
-static void
-make_png_huge (const char *path)
-{
-  write_png_header (path, 100000, 100000);
-}
-
-/* 46341² pixels: more than 2³¹, the product overflows an int. */
-static void
-make_png_32bit (const char *path)
-{
-  write_png_header (path, 46341, 46341);
-}
-
-static void
-make_png_zero_width (const char *path)
-{
-  write_png_header (path, 0, 64);
-}
-
-static GBytes *
-encode_png (int width,
-            int height)
-{
-  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
-  char *buffer = NULL;
-  gsize length = 0;
-
-  /* Noise, so that the compressed data is long enough to cut. */
-  for (int y = 0; y < height; y++)
-    for (int x = 0; x < width * 3; x++)
-      gdk_pixbuf_get_pixels (pixbuf)[y * gdk_pixbuf_get_rowstride (pixbuf) + x] =
-          (guint8) ((x * 7919 + y * 104729) >> 3);
-  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "png", NULL, NULL));
-  return g_bytes_new_take (buffer, length);
-}
-
-/* A valid PNG cut in half: GdkPixbuf's loader hands out a half-decoded
- * pixbuf for it without an error. */
-static void
-make_png_truncated (const char *path)
-{
-  g_autoptr (GBytes) png = encode_png (50, 50);
-  gsize         length = 0;
-  const guint8 *data = g_bytes_get_data (png, &length);
-
-  hg_test_write_file (path, data, (gssize) length / 2);
-}
-
-static void
-make_png_60 (const char *path)
-{
-  g_autoptr (GBytes) png = encode_png (60, 60);
-  gsize         length = 0;
-  const guint8 *data = g_bytes_get_data (png, &length);
-
-  hg_test_write_file (path, data, (gssize) length);
-}
-
-/* A Windows bitmap that says it is 30000 × 30000, named .png. */
-static void
-make_bmp_as_png (const char *path)
-{
-  guint8 bmp[54] = { 'B', 'M' };
-
-  bmp[10] = 54;
-  bmp[14] = 40;
-  bmp[18] = 0x30, bmp[19] = 0x75; /* width 30000 */
-  bmp[22] = 0x30, bmp[23] = 0x75; /* height 30000 */
-  bmp[26] = 1;
-  bmp[28] = 24;
-  hg_test_write_file (path, bmp, sizeof bmp);
-}
-
-/* ---- patch folders ------------------------------------------------------ */
-
-static const HgTestPatch good_patches[] = {
-  { 1, 1, 50, 50, 0 },
-  { 51, 1, 50, 50, 1 },
-};
-
-/* Good patches, and a named pipe where a third patch should be. */
-static void
-make_folder_with_fifo (const char *path)
-{
-  g_autofree char *fifo = g_build_filename (path, "1", "77_idx5_x1_y51_class1.png", NULL);
-
-  hg_test_write_patch_folder (path, "77", good_patches, G_N_ELEMENTS (good_patches));
-  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
-}
-
-/* Good patches, and a link from inside the folder to the folder itself. */
-static void
-make_folder_with_loop (const char *path)
-{
-  g_autofree char *loop = g_build_filename (path, "0", "again", NULL);
-
-  hg_test_write_patch_folder (path, "77", good_patches, G_N_ELEMENTS (good_patches));
-  g_assert_cmpint (symlink ("..", loop), ==, 0);
-}
-
-static void
-make_folder_absurd_coordinate (const char *path)
-{
-  g_autofree char *file = g_build_filename (path, "0", "77_idx5_x4294967297_y1_class0.png", NULL);
-
-  hg_test_write_patch_folder (path, "77", good_patches, G_N_ELEMENTS (good_patches));
-  hg_test_write_file (file, "x", 1);
-}
-
-static void
-make_folder_huge_patch (const char *path)
-{
-  g_autofree char *file = g_build_filename (path, "0", "77_idx5_x101_y1_class0.png", NULL);
-
-  hg_test_write_patch_folder (path, "77", good_patches, G_N_ELEMENTS (good_patches));
-  write_png_header (file, 2000, 2000);
-}
-
-/* An IDC training set whose split file is a named pipe. */
-static void
-make_splits_fifo (const char *path)
-{
-  make_fifo (path);
-}
-
 static const BadCase cases[] = {
   /* Model files: info and predict read them the same way. */
-  { "model/empty", "m.safetensors", make_empty, { "info", "@" }, 1, "file of 0 bytes is too short for a safetensors header" },
-  { "model/short", "m.safetensors", make_model_short, { "info", "@" }, 1, "file of 4 bytes is too short for a safetensors header" },
-  { "model/truncated-header", "m.safetensors", make_model_truncated_header, { "info", "@" }, 1, "header length 1000 exceeds the 2 bytes after it in the file" },
-  { "model/oversized-header", "m.safetensors", make_model_oversized_header, { "info", "@" }, 1, "header length 18446744073709551615 exceeds the 2 bytes after it in the file" },
-  { "model/not-json", "m.safetensors", make_model_not_json, { "info", "@" }, 1, "header: " },
-  { "model/truncated-data", "m.safetensors", make_model_truncated_data, { "info", "@" }, 1, "lie outside the 24064 data bytes of the file" },
-  { "model/nan-weight", "m.safetensors", make_model_nan, { "predict", "-m", "@", "x.png" }, 1, "tensor 'conv2.weight' holds a non-finite value (nan) at index 45" },
-  { "model/inf-bias", "m.safetensors", make_model_inf, { "info", "@" }, 1, "tensor 'fc.bias' holds a non-finite value (-inf) at index 1" },
-  { "model/shape-mismatch", "m.safetensors", make_model_shape_mismatch, { "info", "@" }, 1, "tensor 'conv1.weight' has shape [3, 8, 3, 3] but architecture 'cnn' needs [8, 3, 3, 3]" },
-  { "model/offsets-outside", "m.safetensors", make_model_offsets_outside, { "info", "@" }, 1, "tensor 'fc.bias': data_offsets [25056, 99999999] lie outside the 25064 data bytes" },
-  { "model/shape-overflow", "m.safetensors", make_model_shape_overflow, { "info", "@" }, 1, "tensor 'fc.bias': the element count overflows" },
-  { "model/shape-32bit", "m.safetensors", make_model_shape_32bit, { "info", "@" }, 1, "tensor 'fc.bias': shape needs 17179869184 bytes but data_offsets span 8" },
-  { "model/input-overflow", "m.safetensors", make_model_input_overflow, { "info", "@" }, 1, "metadata 'arch': architecture: \"input\"[0] must be an integer in [1, 4096]" },
-  { "model/negative-variance", "m.safetensors", make_model_negative_variance, { "info", "@" }, 1, "tensor 'bn1.running_var' holds a negative variance (-1) at index 2" },
-  { "model/unknown-format", "m.safetensors", make_model_unknown_format, { "info", "@" }, 1, "metadata 'format' is 'keras-model', not 'histoguard-model'" },
-  { "model/folder", "m.safetensors", make_folder, { "info", "@" }, 1, "m.safetensors': it is a folder, not a file" },
-  { "model/fifo", "m.safetensors", make_fifo, { "predict", "--model", "@", "x.png" }, 1, "m.safetensors': it is a named pipe (FIFO), not a file" },
-  { "model/symlink-loop", "m.safetensors", make_symlink_loop, { "info", "@" }, 1, "Too many levels of symbolic links" },
+  { "model/empty", "m.safetensors", hg_test_bad_empty, { "info", "@" }, 1, "file of 0 bytes is too short for a safetensors header" },
+  { "model/short", "m.safetensors", hg_test_bad_model_short, { "info", "@" }, 1, "file of 4 bytes is too short for a safetensors header" },
+  { "model/truncated-header", "m.safetensors", hg_test_bad_model_truncated_header, { "info", "@" }, 1, "header length 1000 exceeds the 2 bytes after it in the file" },
+  { "model/oversized-header", "m.safetensors", hg_test_bad_model_oversized_header, { "info", "@" }, 1, "header length 18446744073709551615 exceeds the 2 bytes after it in the file" },
+  { "model/not-json", "m.safetensors", hg_test_bad_model_not_json, { "info", "@" }, 1, "header: " },
+  { "model/truncated-data", "m.safetensors", hg_test_bad_model_truncated_data, { "info", "@" }, 1, "lie outside the 24064 data bytes of the file" },
+  { "model/nan-weight", "m.safetensors", hg_test_bad_model_nan, { "predict", "-m", "@", "x.png" }, 1, "tensor 'conv2.weight' holds a non-finite value (nan) at index 45" },
+  { "model/inf-bias", "m.safetensors", hg_test_bad_model_inf, { "info", "@" }, 1, "tensor 'fc.bias' holds a non-finite value (-inf) at index 1" },
+  { "model/shape-mismatch", "m.safetensors", hg_test_bad_model_shape_mismatch, { "info", "@" }, 1, "tensor 'conv1.weight' has shape [3, 8, 3, 3] but architecture 'cnn' needs [8, 3, 3, 3]" },
+  { "model/offsets-outside", "m.safetensors", hg_test_bad_model_offsets_outside, { "info", "@" }, 1, "tensor 'fc.bias': data_offsets [25056, 99999999] lie outside the 25064 data bytes" },
+  { "model/shape-overflow", "m.safetensors", hg_test_bad_model_shape_overflow, { "info", "@" }, 1, "tensor 'fc.bias': the element count overflows" },
+  { "model/shape-32bit", "m.safetensors", hg_test_bad_model_shape_32bit, { "info", "@" }, 1, "tensor 'fc.bias': shape needs 17179869184 bytes but data_offsets span 8" },
+  { "model/input-overflow", "m.safetensors", hg_test_bad_model_input_overflow, { "info", "@" }, 1, "metadata 'arch': architecture: \"input\"[0] must be an integer in [1, 4096]" },
+  { "model/negative-variance", "m.safetensors", hg_test_bad_model_negative_variance, { "info", "@" }, 1, "tensor 'bn1.running_var' holds a negative variance (-1) at index 2" },
+  { "model/unknown-format", "m.safetensors", hg_test_bad_model_unknown_format, { "info", "@" }, 1, "metadata 'format' is 'keras-model', not 'histoguard-model'" },
+  { "model/folder", "m.safetensors", hg_test_bad_folder, { "info", "@" }, 1, "m.safetensors': it is a folder, not a file" },
+  { "model/fifo", "m.safetensors", hg_test_bad_fifo, { "predict", "--model", "@", "x.png" }, 1, "m.safetensors': it is a named pipe (FIFO), not a file" },
+  { "model/symlink-loop", "m.safetensors", hg_test_bad_symlink_loop, { "info", "@" }, 1, "Too many levels of symbolic links" },
   { "model/missing", "m.safetensors", NULL, { "info", "@" }, 1, "No such file or directory" },
 
   /* Slides. */
-  { "slide/empty", "scan.svs", make_empty, { "slide-info", "@" }, 1, "“scan.svs” is empty (0 bytes): it holds no slide" },
-  { "slide/text", "scan.svs", make_text, { "slide-info", "@" }, 1, "“scan.svs” is a text file, not a slide" },
-  { "slide/fifo", "scan.svs", make_fifo, { "slide-info", "@" }, 1, "“scan.svs” is not a regular file" },
-  { "slide/symlink-loop", "scan.svs", make_symlink_loop, { "slide-info", "@" }, 1, "Too many levels of symbolic links" },
-  { "slide/png-huge", "big.png", make_png_huge, { "slide-info", "@" }, 1, "“big.png” is 100000 × 100000 pixels; plain images are read into memory" },
-  { "slide/png-32bit", "big.png", make_png_32bit, { "slide-info", "@" }, 1, "“big.png” is 46341 × 46341 pixels; plain images are read into memory" },
-  { "slide/png-zero-width", "flat.png", make_png_zero_width, { "slide-info", "@" }, 1, "“flat.png” is a damaged PNG image: " },
-  { "slide/png-truncated", "cut.png", make_png_truncated, { "slide-info", "@" }, 1, "“cut.png” is a damaged PNG image: the file ends after " },
-  { "slide/bmp-as-png", "scan.png", make_bmp_as_png, { "slide-info", "@" }, 1, "“scan.png” is neither a whole-slide file OpenSlide reads" },
-  { "slide/empty-folder", "patches", make_folder, { "slide-info", "@" }, 1, "holds no IDC patches" },
-  { "slide/absurd-coordinate", "patches", make_folder_absurd_coordinate, { "slide-info", "@" }, 1, "X is not a number from 0 to 10000000" },
-  { "slide/huge-patch", "patches", make_folder_huge_patch, { "slide-info", "@" }, 1, "patch “77_idx5_x101_y1_class0.png” is 2000 × 2000 pixels; IDC patches are 50 × 50" },
+  { "slide/empty", "scan.svs", hg_test_bad_empty, { "slide-info", "@" }, 1, "“scan.svs” is empty (0 bytes): it holds no slide" },
+  { "slide/text", "scan.svs", hg_test_bad_text, { "slide-info", "@" }, 1, "“scan.svs” is a text file, not a slide" },
+  { "slide/fifo", "scan.svs", hg_test_bad_fifo, { "slide-info", "@" }, 1, "“scan.svs” is not a regular file" },
+  { "slide/symlink-loop", "scan.svs", hg_test_bad_symlink_loop, { "slide-info", "@" }, 1, "Too many levels of symbolic links" },
+  { "slide/png-huge", "big.png", hg_test_bad_png_huge, { "slide-info", "@" }, 1, "“big.png” is 100000 × 100000 pixels; plain images are read into memory" },
+  { "slide/png-32bit", "big.png", hg_test_bad_png_32bit, { "slide-info", "@" }, 1, "“big.png” is 46341 × 46341 pixels; plain images are read into memory" },
+  { "slide/png-zero-width", "flat.png", hg_test_bad_png_zero_width, { "slide-info", "@" }, 1, "“flat.png” is a damaged PNG image: " },
+  { "slide/png-truncated", "cut.png", hg_test_bad_png_truncated, { "slide-info", "@" }, 1, "“cut.png” is a damaged PNG image: the file ends after " },
+  { "slide/bmp-as-png", "scan.png", hg_test_bad_bmp_as_png, { "slide-info", "@" }, 1, "“scan.png” is neither a whole-slide file OpenSlide reads" },
+  { "slide/empty-folder", "patches", hg_test_bad_folder, { "slide-info", "@" }, 1, "holds no IDC patches" },
+  { "slide/absurd-coordinate", "patches", hg_test_bad_folder_absurd_coordinate, { "slide-info", "@" }, 1, "X is not a number from 0 to 10000000" },
+  { "slide/huge-patch", "patches", hg_test_bad_folder_huge_patch, { "slide-info", "@" }, 1, "patch “77_idx5_x101_y1_class0.png” is 2000 × 2000 pixels; IDC patches are 50 × 50" },
   /* Not errors: the pipe is an unreadable patch, the loop is not followed
    * forever. The run must simply finish. */
-  { "slide/folder-with-fifo", "patches", make_folder_with_fifo, { "slide-info", "--properties", "@" }, 0, "\"idc.patches.unreadable\" : \"1\"" },
-  { "slide/folder-with-loop", "patches", make_folder_with_loop, { "slide-info", "@" }, 0, "\"patches\" : 2" },
+  { "slide/folder-with-fifo", "patches", hg_test_bad_folder_with_fifo, { "slide-info", "--properties", "@" }, 0, "\"idc.patches.unreadable\" : \"1\"" },
+  { "slide/folder-with-loop", "patches", hg_test_bad_folder_with_loop, { "slide-info", "@" }, 0, "\"patches\" : 2" },
 
   /* Patch images given to predict. */
-  { "patch/too-large", "p.png", make_png_60, { "predict", "-m", "%", "@" }, 1, "p.png: the image is 60×60 pixels, larger than the 50×50 input" },
-  { "patch/empty", "p.png", make_empty, { "predict", "-m", "%", "@" }, 1, "p.png: the file is empty" },
-  { "patch/truncated", "p.png", make_png_truncated, { "predict", "-m", "%", "@" }, 1, "p.png: cannot decode the image: the file ends after " },
-  { "patch/bmp", "p.png", make_bmp_as_png, { "predict", "-m", "%", "@" }, 1, "p.png: not a PNG, JPEG or TIFF image" },
-  { "patch/fifo", "p.png", make_fifo, { "predict", "-m", "%", "@" }, 1, "p.png: it is a named pipe (FIFO), not a file" },
-  { "patch/folder", "p.png", make_folder, { "predict", "-m", "%", "@" }, 1, "p.png: it is a folder, not a file" },
+  { "patch/too-large", "p.png", hg_test_bad_png_60, { "predict", "-m", "%", "@" }, 1, "p.png: the image is 60×60 pixels, larger than the 50×50 input" },
+  { "patch/empty", "p.png", hg_test_bad_empty, { "predict", "-m", "%", "@" }, 1, "p.png: the file is empty" },
+  { "patch/truncated", "p.png", hg_test_bad_png_truncated, { "predict", "-m", "%", "@" }, 1, "p.png: cannot decode the image: the file ends after " },
+  { "patch/bmp", "p.png", hg_test_bad_bmp_as_png, { "predict", "-m", "%", "@" }, 1, "p.png: not a PNG, JPEG or TIFF image" },
+  { "patch/fifo", "p.png", hg_test_bad_fifo, { "predict", "-m", "%", "@" }, 1, "p.png: it is a named pipe (FIFO), not a file" },
+  { "patch/folder", "p.png", hg_test_bad_folder, { "predict", "-m", "%", "@" }, 1, "p.png: it is a folder, not a file" },
 
   /* Wrong values on the command line. */
   { "args/predict-threads", NULL, NULL, { "predict", "-m", "%", "--threads", "-1", "x.png" }, 2, "--threads must be from 0 (one per core) to 256, not -1" },
@@ -497,7 +89,7 @@ static const BadCase cases[] = {
   { "args/train-final-eps", NULL, NULL, { "train", "--data", "d", "--out", "o", "--final-eps", "4,,8" }, 2, "--final-eps: '' is not an ε from 1 to 255 (in 1/255)" },
   { "args/train-arch-option", NULL, NULL, { "train", "--data", "d", "--out", "o", "--arch", "cnn:width=99999" }, 2, "architecture 'cnn': option width=99999 is not an integer in [1, 1024]" },
   { "args/train-arch-device", NULL, NULL, { "train", "--data", "d", "--out", "o", "--arch", "/dev/zero" }, 2, "cannot read architecture file '/dev/zero': it is a device, not a file" },
-  { "args/train-splits-fifo", "splits.tsv", make_splits_fifo, { "train", "--data", "$idc", "--splits", "@", "--out", "o.safetensors", "--epochs", "1" }, 1, "splits.tsv: cannot read the split file: it is a named pipe (FIFO), not a file" },
+  { "args/train-splits-fifo", "splits.tsv", hg_test_bad_fifo, { "train", "--data", "$idc", "--splits", "@", "--out", "o.safetensors", "--epochs", "1" }, 1, "splits.tsv: cannot read the split file: it is a named pipe (FIFO), not a file" },
 };
 
 static void
@@ -506,7 +98,7 @@ run_case (gconstpointer data)
   const BadCase   *c = data;
   g_autofree char *dir = hg_test_make_tmpdir ("hg-test-bad-input");
   g_autofree char *path = c->file != NULL ? g_build_filename (dir, c->file, NULL) : NULL;
-  g_autofree char *model = tiny_model_path ();
+  g_autofree char *model = hg_test_tiny_model_path ();
   g_autofree char *idc = g_test_build_filename (G_TEST_DIST, "data", "idc", "patches", NULL);
   g_autofree char *patch = g_build_filename (dir, "x.png", NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -515,9 +107,8 @@ run_case (gconstpointer data)
   if (c->make != NULL)
     c->make (path);
   /* "x.png" in a case's arguments is a good patch. */
-  write_png_header (patch, 1, 1);
   {
-    g_autoptr (GBytes) png = encode_png (50, 50);
+    g_autoptr (GBytes) png = hg_test_bad_encode_png (50, 50);
     gsize         length = 0;
     const guint8 *bytes = g_bytes_get_data (png, &length);
 
@@ -616,7 +207,7 @@ test_fifos_do_not_block (void)
   g_autoptr (GError) error = NULL;
   float pixels[3 * 50 * 50];
 
-  make_fifo (fifo);
+  hg_test_bad_fifo (fifo);
 
   g_assert_null (hg_model_load (fifo, &error));
   g_assert_error (error, HG_ERROR, HG_ERROR_IO);
@@ -639,7 +230,7 @@ test_fifos_do_not_block (void)
 static void
 test_truncated_png_patch (void)
 {
-  g_autoptr (GBytes) png = encode_png (50, 50);
+  g_autoptr (GBytes) png = hg_test_bad_encode_png (50, 50);
   g_autoptr (GError) error = NULL;
   gsize         length = 0;
   const guint8 *data = g_bytes_get_data (png, &length);
