@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the short specifications users type on the command
  * line: built-in architectures with options ("cnn:width=48,hidden=128"),
- * attack lists ("fgsm,pgd"), and the named choices of the trainer.
+ * attack lists ("fgsm,pgd"), detector squeezer lists ("bits:5,median:3"),
+ * and the named choices (trainer, colour maps, live explorer goals).
  *
  * The first byte picks the parser; the rest is the text. */
 #include "config.h"
@@ -60,12 +61,32 @@ fuzz_attacks (const char *list)
 }
 
 static void
+fuzz_detector (const char *squeezers)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HgDetector) detector = hg_detector_new (squeezers, &error);
+
+  if (detector != NULL)
+    {
+      g_autoptr (HgDetector) again = hg_detector_new (hg_detector_get_spec (detector), &error);
+
+      /* The canonical list parses back to itself. */
+      g_assert_no_error (error);
+      g_assert_cmpstr (hg_detector_get_spec (again), ==, hg_detector_get_spec (detector));
+    }
+  else
+    g_assert_true (error != NULL && error->domain == HG_ERROR);
+}
+
+static void
 fuzz_names (const char *name)
 {
   HgAdvTraining    adv;
   HgSelect         select;
   HgLrScheduleKind schedule;
   HgSplit          split;
+  HgColormap       colormap;
+  HgLiveGoal       goal;
 
   if (hg_adv_training_from_string (name, &adv))
     g_assert_cmpstr (hg_adv_training_to_string (adv), ==, name);
@@ -74,6 +95,10 @@ fuzz_names (const char *name)
   hg_lr_schedule_kind_from_string (name, &schedule);
   if (hg_split_from_string (name, &split))
     g_assert_nonnull (hg_split_to_string (split));
+  if (hg_colormap_from_name (name, &colormap))
+    g_assert_nonnull (hg_colormap_get_name (colormap));
+  if (hg_live_goal_from_string (name, &goal, NULL))
+    g_assert_nonnull (hg_live_goal_to_string (goal));
 }
 
 int
@@ -85,13 +110,16 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   if (size < 1)
     return 0;
   text = g_strndup ((const char *) data + 1, size - 1);
-  switch (data[0] % 3)
+  switch (data[0] % 4)
     {
     case 0:
       fuzz_arch (text);
       break;
     case 1:
       fuzz_attacks (text);
+      break;
+    case 3:
+      fuzz_detector (text);
       break;
     default:
       fuzz_names (text);

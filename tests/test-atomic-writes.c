@@ -19,6 +19,10 @@
 #include "hg-test-bad-files.h"
 #include "hg-test-slides.h"
 
+/* The slide the heatmap writers need, beside the file written so that the
+ * test's folder holds it. */
+#define HEATMAP_SLIDE "heatmap-slide.tif"
+
 /* Well below every file written here (the tiny model is 27 KiB). */
 #define FILE_SIZE_LIMIT 4096
 
@@ -47,7 +51,7 @@ other_files (const char *dir,
   const char *name;
 
   while ((name = g_dir_read_name (d)) != NULL)
-    if (strcmp (name, keep) != 0)
+    if (strcmp (name, keep) != 0 && strcmp (name, HEATMAP_SLIDE) != 0)
       g_ptr_array_add (names, g_strdup (name));
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }
@@ -101,16 +105,89 @@ write_png (const char *path,
   return hg_image_save_png (image, path, error);
 }
 
+static HgHeatmap *heatmap;
+
+/* A heatmap of 400 tiles over a generated slide, every tile scored. */
+static HgHeatmap *
+make_heatmap (void)
+{
+  static const char *const classes[] = { "non-IDC", "IDC" };
+
+  if (heatmap == NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr (HgSlide) slide = NULL;
+      g_autoptr (HgTiling) tiling = NULL;
+      g_autoptr (GError) error = NULL;
+      HgTilingOptions options;
+
+      g_autofree char *dir = g_path_get_dirname (g_getenv ("HG_TEST_ATOMIC_PATH"));
+
+      path = g_build_filename (dir, HEATMAP_SLIDE, NULL);
+      hg_test_write_pyramid_tiff (path, 1000, 1000, 2, 256, HG_TEST_TIFF_RAW);
+      slide = hg_slide_open (path, NULL, &error);
+      g_assert_no_error (error);
+      hg_tiling_options_init (&options);
+      options.tile_size = 50;
+      options.min_tissue = 0;
+      tiling = hg_tiling_new (slide, 50, 50, HG_SLIDE_IDC_MPP, &options, &error);
+      g_assert_no_error (error);
+      heatmap = hg_heatmap_new (tiling, 2, classes, 1);
+      for (gsize i = 0; i < hg_tiling_get_n_tiles (tiling); i++)
+        {
+          float p = (float) ((i * 37) % 101) / 100.0f;
+          float probs[2] = { 1.0f - p, p };
+
+          hg_heatmap_set_probabilities (heatmap, i, 1, probs);
+        }
+    }
+  return heatmap;
+}
+
+static gboolean
+write_heatmap_csv (const char *path,
+                   GError    **error)
+{
+  return hg_heatmap_save_csv (make_heatmap (), path, error);
+}
+
+static gboolean
+write_heatmap_geojson (const char *path,
+                       GError    **error)
+{
+  return hg_heatmap_save_geojson (make_heatmap (), path, error);
+}
+
+static gboolean
+write_heatmap_png (const char *path,
+                   GError    **error)
+{
+  HgHeatmapStyle style;
+
+  hg_heatmap_style_init (&style);
+  return hg_heatmap_save_png (make_heatmap (), &style, 512, path, error);
+}
+
 typedef struct
 {
   const char *name;
   const char *file;
   WriteFunc   write;
+  void (*prepare) (void); /* before the limit: what the writer reads */
 } Writer;
+
+static void
+prepare_heatmap (void)
+{
+  make_heatmap ();
+}
 
 static const Writer writers[] = {
   { "model", "model.safetensors", write_model },
   { "png", "export.png", write_png },
+  { "heatmap-csv", "tiles.csv", write_heatmap_csv, prepare_heatmap },
+  { "heatmap-geojson", "tiles.geojson", write_heatmap_geojson, prepare_heatmap },
+  { "heatmap-png", "heatmap.png", write_heatmap_png, prepare_heatmap },
 };
 
 /* The previous file: a valid one of the same kind. */
@@ -127,13 +204,15 @@ write_previous (const Writer *w,
 
       hg_test_write_file (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes));
     }
-  else
+  else if (g_str_has_suffix (w->file, ".png"))
     {
       g_autoptr (HgImage) image = hg_image_new (8, 8, &error);
 
       g_assert_true (hg_image_save_png (image, path, &error));
       g_assert_no_error (error);
     }
+  else
+    hg_test_write_file (path, "the previous export\n", -1);
 }
 
 static void
@@ -148,7 +227,7 @@ check_previous_loads (const Writer *w,
 
       g_assert_no_error (error);
     }
-  else
+  else if (g_str_has_suffix (w->file, ".png"))
     {
       g_autoptr (HgSlide) slide = hg_slide_open (path, NULL, &error);
 
@@ -169,6 +248,8 @@ test_killed (gconstpointer data)
 
   if (g_test_subprocess ())
     {
+      if (w->prepare != NULL)
+        w->prepare ();
       limit_file_size (TRUE);
       w->write (g_getenv ("HG_TEST_ATOMIC_PATH"), NULL);
       g_error ("the write of %s was not stopped by the file size limit", w->name);
@@ -210,6 +291,8 @@ test_fails (gconstpointer data)
     {
       g_autoptr (GError) error = NULL;
 
+      if (w->prepare != NULL)
+        w->prepare ();
       limit_file_size (FALSE);
       g_assert_false (w->write (g_getenv ("HG_TEST_ATOMIC_PATH"), &error));
       g_assert_error (error, HG_ERROR, HG_ERROR_IO);
@@ -236,40 +319,74 @@ test_fails (gconstpointer data)
   hg_test_remove_tree (dir);
 }
 
-/* `histoguard-cli train` stopped by the kernel while it writes the first
- * best epoch over an existing model. */
-static void
-test_train_killed (void)
+/* Commands killed by the kernel while they write their output over an
+ * existing file ("@" is the output, "%" the tiny model). */
+typedef struct
 {
+  const char *name;
+  const char *file;
+  const char *argv[24];
+} CliWriter;
+
+static const CliWriter cli_writers[] = {
+  { "train", "model.safetensors", { "train", "--data", "$idc", "--splits", "$splits", "--arch", "cnn:width=4", "--epochs", "2", "--batch", "16", "--threads", "1", "--out", "@" } },
+  { "eval", "report.json", { "eval", "-m", "%", "-d", "$idc", "--splits", "$splits", "--eps", "0,1,2,4,8", "--attack", "fgsm,bim", "--defense", "none,jpeg:75", "-q", "--json", "@" } },
+  { "heatmap", "tiles.csv", { "heatmap", "-q", "-m", "%", "--csv", "@", "$demo" } },
+  { "attack", "adversarial.png", { "attack", "-m", "%", "--eps", "8", "$patch", "@" } },
+};
+
+static void
+test_cli_killed (gconstpointer data)
+{
+  const CliWriter *w = data;
   g_autofree char *dir = hg_test_make_tmpdir ("hg-test-atomic");
-  g_autofree char *out = g_build_filename (dir, "model.safetensors", NULL);
-  g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", "idc", "patches", NULL);
+  g_autofree char *out = g_build_filename (dir, w->file, NULL);
+  g_autofree char *model = hg_test_tiny_model_path ();
+  g_autofree char *idc = g_test_build_filename (G_TEST_DIST, "data", "idc", "patches", NULL);
   g_autofree char *splits = g_test_build_filename (G_TEST_DIST, "data", "idc", "splits.tsv", NULL);
+  g_autofree char *demo = g_build_filename (g_getenv ("HG_SOURCE_ROOT"), "data", "demo", "idc-8863", NULL);
+  g_autofree char *patch = g_build_filename (demo, "1", "8863_idx5_x1001_y1501_class1.png", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) before = NULL;
-  g_autoptr (HgModel) model = NULL;
 
-  write_previous (&writers[0], out);
+  /* Any previous file will do: nothing of the new one may reach it. */
+  if (g_str_has_suffix (out, ".safetensors"))
+    write_previous (&writers[0], out);
+  else
+    hg_test_write_file (out, "the previous output\n", -1);
   before = read_bytes (out);
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("HG_CLI"));
+  for (int i = 0; w->argv[i] != NULL; i++)
+    {
+      const char *a = w->argv[i];
+
+      g_ptr_array_add (argv, (gpointer) (strcmp (a, "@") == 0         ? out
+                                         : strcmp (a, "%") == 0       ? model
+                                         : strcmp (a, "$idc") == 0    ? idc
+                                         : strcmp (a, "$splits") == 0 ? splits
+                                         : strcmp (a, "$demo") == 0   ? demo
+                                         : strcmp (a, "$patch") == 0  ? patch
+                                                                      : a));
+    }
+  g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
                                         G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_subprocess_launcher_set_child_setup (launcher, child_limit_file_size, NULL, NULL);
-  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("HG_CLI"), "train", "--data",
-                                      data, "--splits", splits, "--arch", "cnn:width=4",
-                                      "--epochs", "2", "--batch", "16", "--threads", "1", "--out",
-                                      out, NULL);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_wait (proc, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_signaled (proc));
+  if (!g_subprocess_get_if_signaled (proc))
+    g_error ("%s was not stopped while writing (exit status %d)", w->name,
+             g_subprocess_get_exit_status (proc));
   g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGXFSZ);
 
   assert_unchanged (out, before);
-  model = hg_model_load (out, &error);
-  g_assert_no_error (error);
   hg_test_remove_tree (dir);
 }
 
@@ -277,6 +394,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (writers); i++)
@@ -287,7 +406,14 @@ main (int   argc,
       g_test_add_data_func (killed, &writers[i], test_killed);
       g_test_add_data_func (fails, &writers[i], test_fails);
     }
-  g_test_add_func ("/hg/atomic/train-killed", test_train_killed);
+  for (gsize i = 0; i < G_N_ELEMENTS (cli_writers); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/hg/atomic/cli/%s-killed", cli_writers[i].name);
 
-  return g_test_run ();
+      g_test_add_data_func (path, &cli_writers[i], test_cli_killed);
+    }
+
+  status = g_test_run ();
+  g_clear_pointer (&heatmap, hg_heatmap_unref);
+  return status;
 }

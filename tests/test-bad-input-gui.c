@@ -9,6 +9,8 @@
 #include <adwaita.h>
 #include <string.h>
 
+#include "hg-predictions-panel.h"
+#include "hg-slide-page.h"
 #include "hg-test-bad-files.h"
 #include "hg-test-gui.h"
 #include "hg-test-slides.h"
@@ -250,6 +252,68 @@ test_close_while_opening (void)
   g_assert_true (hg_test_wait_until (all_finalized, windows, 60000));
 }
 
+static const GuiCase model_cases[] = {
+  { "empty.safetensors", hg_test_bad_empty, "file of 0 bytes is too short for a safetensors header" },
+  { "pipe.safetensors", hg_test_bad_fifo, "it is a named pipe (FIFO), not a file" },
+  { "folder.safetensors", hg_test_bad_folder, "it is a folder, not a file" },
+  { "loop.safetensors", hg_test_bad_symlink_loop, "Too many levels of symbolic links" },
+  { "header.safetensors", hg_test_bad_model_oversized_header, "header length 18446744073709551615 exceeds" },
+  { "nan.safetensors", hg_test_bad_model_nan, "tensor 'conv2.weight' holds a non-finite value (nan)" },
+  { "shape.safetensors", hg_test_bad_model_shape_mismatch, "tensor 'conv1.weight' has shape [3, 8, 3, 3]" },
+  { "input.safetensors", hg_test_bad_model_input_overflow, "\"input\"[0] must be an integer in [1, 4096]" },
+};
+
+static const char *
+panel_page (GtkWidget *panel)
+{
+  return gtk_stack_get_visible_child_name (
+      GTK_STACK (gtk_widget_get_template_child (panel, HG_TYPE_PREDICTIONS_PANEL, "stack")));
+}
+
+/* Bad model files chosen in the settings (as the model chooser does): the
+ * predictions panel says why, in the CLI's words, the slide stays, and a
+ * good model is taken afterwards. A named pipe used to freeze the whole
+ * window here: models are loaded on the main thread. */
+static void
+test_refused_models (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *dir = hg_test_make_tmpdir ("hg-test-bad-input-gui");
+  g_autofree char *good = hg_test_tiny_model_path ();
+  HgWindow        *window = new_window ();
+  GtkWidget       *panel = hg_test_find_widget (GTK_WIDGET (window), "predictions_panel");
+
+  hg_window_open_demo (window);
+  g_assert_true (hg_test_wait_until (window_idle, window, 30000));
+
+  for (gsize i = 0; i < G_N_ELEMENTS (model_cases); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, model_cases[i].file, NULL);
+      const char      *description;
+
+      model_cases[i].make (path);
+      g_settings_set_string (settings, "model", path);
+      hg_test_iterate (50);
+      g_assert_cmpstr (panel_page (panel), ==, "no-model");
+      description = adw_status_page_get_description (ADW_STATUS_PAGE (
+          gtk_widget_get_template_child (panel, HG_TYPE_PREDICTIONS_PANEL, "no_model_page")));
+      g_test_message ("%s: %s", model_cases[i].file, description);
+      if (strstr (description, model_cases[i].message) == NULL)
+        g_error ("“%s” does not mention “%s”", description, model_cases[i].message);
+      g_assert_null (hg_slide_page_get_model (hg_window_get_slide_page (window)));
+      g_assert_cmpstr (visible_page (window), ==, "slide");
+    }
+
+  g_settings_set_string (settings, "model", good);
+  hg_test_iterate (50);
+  g_assert_cmpstr (panel_page (panel), ==, "main");
+  g_assert_nonnull (hg_slide_page_get_model (hg_window_get_slide_page (window)));
+
+  g_settings_reset (settings, "model");
+  gtk_window_destroy (GTK_WINDOW (window));
+  hg_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -259,6 +323,7 @@ main (int   argc,
 
   g_test_add_func ("/hg/bad-input-gui/refused", test_refused);
   g_test_add_func ("/hg/bad-input-gui/odd-folders-open", test_odd_folders_open);
+  g_test_add_func ("/hg/bad-input-gui/refused-models", test_refused_models);
   g_test_add_func ("/hg/bad-input-gui/rapid-requests", test_rapid_requests);
   g_test_add_func ("/hg/bad-input-gui/close-while-opening", test_close_while_opening);
 

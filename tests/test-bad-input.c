@@ -89,6 +89,25 @@ static const BadCase cases[] = {
   { "args/train-final-eps", NULL, NULL, { "train", "--data", "d", "--out", "o", "--final-eps", "4,,8" }, 2, "--final-eps: '' is not an ε from 1 to 255 (in 1/255)" },
   { "args/train-arch-option", NULL, NULL, { "train", "--data", "d", "--out", "o", "--arch", "cnn:width=99999" }, 2, "architecture 'cnn': option width=99999 is not an integer in [1, 1024]" },
   { "args/train-arch-device", NULL, NULL, { "train", "--data", "d", "--out", "o", "--arch", "/dev/zero" }, 2, "cannot read architecture file '/dev/zero': it is a device, not a file" },
+  /* eval, attack and heatmap. */
+  { "args/eval-eps-nan", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--eps", "1,nan" }, 2, "--eps: 'nan' is not a number (ε is in units of 1/255" },
+  { "args/eval-eps-negative", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--eps", "-1" }, 2, "--eps: ε must not be negative, got -1" },
+  { "args/eval-eps-large", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--eps", "300" }, 2, "--eps: ε is in units of 1/255 and at most 255, got 300" },
+  { "args/eval-defense", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--defense", "none,jpeg:0" }, 2, "--defense: jpeg quality must be from 1 to 100, got '0' in 'jpeg:0'" },
+  { "args/eval-detector", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--detector", "bits:99" }, 2, "--detector: bits bit depth must be from 1 to 8, got '99' in 'bits:99'" },
+  { "args/eval-attack", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--attack", "fgsm,carlini" }, 2, "--attack: unknown attack 'carlini' (known: fgsm, bim, pgd, mifgsm, deepfool)" },
+  { "args/eval-steps", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--steps", "-3" }, 2, "--steps must be from 1 to 10000, got -3" },
+  { "args/eval-detector-fpr", NULL, NULL, { "eval", "-m", "%", "-d", "$idc", "--detector-fpr", "2" }, 2, "--detector-fpr must be between 0 and 1, got 2" },
+  { "args/attack-target", NULL, NULL, { "attack", "-m", "%", "--eps", "4", "--target", "zebra", "x.png", "out.png" }, 2, "--target: the model has no class 'zebra' (classes: non-IDC, IDC)" },
+  { "args/attack-input-fifo", "in.png", hg_test_bad_fifo, { "attack", "-m", "%", "--eps", "4", "@", "out.png" }, 1, "in.png: it is a named pipe (FIFO), not a file" },
+  { "args/attack-output-folder", "out", hg_test_bad_folder, { "attack", "-m", "%", "--eps", "4", "x.png", "@" }, 1, "could not write '" },
+  { "args/heatmap-opacity", NULL, NULL, { "heatmap", "-m", "%", "--opacity", "2", "slide" }, 2, "--opacity must be from 0 to 1, not 2" },
+  { "args/heatmap-size", NULL, NULL, { "heatmap", "-m", "%", "--size", "100000", "slide" }, 2, "--size must be from 64 to 16384 pixels, not 100000" },
+  { "args/heatmap-colormap", NULL, NULL, { "heatmap", "-m", "%", "--colormap", "rainbow", "slide" }, 2, "--colormap must be viridis, magma or coolwarm, not 'rainbow'" },
+  { "args/heatmap-batch", NULL, NULL, { "heatmap", "-m", "%", "--batch", "0", "slide" }, 2, "--batch must be from 1 to 4096, not 0" },
+  { "args/heatmap-tile-size", NULL, NULL, { "heatmap", "-m", "%", "--tile-size", "1e300", "$demo" }, 1, "a tile of 1e+300 pixels does not fit idc-8863" },
+  { "args/heatmap-slide-fifo", "scan.svs", hg_test_bad_fifo, { "heatmap", "-m", "%", "@" }, 1, "“scan.svs” is not a regular file" },
+  { "args/heatmap-out-missing-folder", NULL, NULL, { "heatmap", "-q", "-m", "%", "--csv", "/nonexistent/tiles.csv", "$demo" }, 1, "could not write /nonexistent/tiles.csv: " },
   { "args/train-splits-fifo", "splits.tsv", hg_test_bad_fifo, { "train", "--data", "$idc", "--splits", "@", "--out", "o.safetensors", "--epochs", "1" }, 1, "splits.tsv: cannot read the split file: it is a named pipe (FIFO), not a file" },
 };
 
@@ -100,6 +119,8 @@ run_case (gconstpointer data)
   g_autofree char *path = c->file != NULL ? g_build_filename (dir, c->file, NULL) : NULL;
   g_autofree char *model = hg_test_tiny_model_path ();
   g_autofree char *idc = g_test_build_filename (G_TEST_DIST, "data", "idc", "patches", NULL);
+  g_autofree char *demo = g_build_filename (g_getenv ("HG_SOURCE_ROOT"), "data", "demo", "idc-8863", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.png", NULL);
   g_autofree char *patch = g_build_filename (dir, "x.png", NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (HgCliRun) run = NULL;
@@ -119,11 +140,13 @@ run_case (gconstpointer data)
     {
       const char *a = c->argv[i];
 
-      g_ptr_array_add (argv, (gpointer) (strcmp (a, "@") == 0       ? path
-                                         : strcmp (a, "%") == 0     ? model
-                                         : strcmp (a, "$idc") == 0  ? idc
-                                         : strcmp (a, "x.png") == 0 ? patch
-                                                                    : a));
+      g_ptr_array_add (argv, (gpointer) (strcmp (a, "@") == 0         ? path
+                                         : strcmp (a, "%") == 0       ? model
+                                         : strcmp (a, "$idc") == 0    ? idc
+                                         : strcmp (a, "$demo") == 0   ? demo
+                                         : strcmp (a, "out.png") == 0 ? out
+                                         : strcmp (a, "x.png") == 0   ? patch
+                                                                      : a));
     }
   g_ptr_array_add (argv, NULL);
 
