@@ -291,6 +291,39 @@ hg_test_bad_png_header (const char *path,
 }
 
 void
+hg_test_bad_jpeg_header (const char *path,
+                         guint       width,
+                         guint       height)
+{
+  /* SOI, an APP0 segment, then a baseline frame header (SOF0). */
+  guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x06, 'J', 'F', 'I', 'F',
+                    0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0, 0, 0x03,
+                    0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
+                    0xff, 0xd9 };
+
+  jpeg[15] = (guint8) (height >> 8), jpeg[16] = (guint8) height;
+  jpeg[17] = (guint8) (width >> 8), jpeg[18] = (guint8) width;
+  hg_test_write_file (path, jpeg, sizeof jpeg);
+}
+
+void
+hg_test_bad_tiff_header (const char *path,
+                         guint32     width,
+                         guint32     height)
+{
+  /* Little-endian, one directory of two LONG entries, no strips. */
+  guint8  tiff[8 + 2 + 2 * 12 + 4] = { 'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0 };
+  guint8 *e = tiff + 10;
+
+  e[0] = 0x00, e[1] = 0x01, e[2] = 4, e[4] = 1;
+  e[8] = (guint8) width, e[9] = (guint8) (width >> 8), e[10] = (guint8) (width >> 16), e[11] = (guint8) (width >> 24);
+  e += 12;
+  e[0] = 0x01, e[1] = 0x01, e[2] = 4, e[4] = 1;
+  e[8] = (guint8) height, e[9] = (guint8) (height >> 8), e[10] = (guint8) (height >> 16), e[11] = (guint8) (height >> 24);
+  hg_test_write_file (path, tiff, sizeof tiff);
+}
+
+void
 hg_test_bad_png_huge (const char *path)
 {
   hg_test_bad_png_header (path, 100000, 100000);

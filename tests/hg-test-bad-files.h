@@ -38,6 +38,12 @@ void hg_test_bad_model_unknown_format (const char *path);
 void    hg_test_bad_png_header (const char *path, /* IHDR, then a broken IDAT */
                                 guint32     width,
                                 guint32     height);
+void    hg_test_bad_jpeg_header (const char *path, /* SOI, APP0, SOF0 */
+                                 guint       width,
+                                 guint       height);
+void    hg_test_bad_tiff_header (const char *path, /* one directory: width, height */
+                                 guint32     width,
+                                 guint32     height);
 void    hg_test_bad_png_huge (const char *path);  /* 100000 × 100000 */
 void    hg_test_bad_png_32bit (const char *path); /* 46341 × 46341 */
 void    hg_test_bad_png_zero_width (const char *path);

@@ -290,6 +290,51 @@ test_arch_scratch_limit (void)
                                             "pixels needs 220428000 floats of scratch memory"));
 }
 
+/* Headers that ask for tens of gigabytes. GdkPixbuf's loaders allocate
+ * the whole image as soon as they know its size (whatever
+ * gdk_pixbuf_loader_set_size() says): the decoder must refuse from the
+ * header before a loader sees it. Under the ASan build an attempt to
+ * allocate aborts the test; elsewhere the allocation fails quietly. */
+static void
+test_huge_headers (void)
+{
+  g_autofree char *dir = hg_test_make_tmpdir ("hg-test-bad-input");
+  struct
+  {
+    const char *name;
+    void (*write) (const char *path, guint32 width, guint32 height);
+    guint32 width, height;
+  } headers[] = {
+    { "huge.png", (gpointer) hg_test_bad_png_header, 60000, 60000 },
+    { "huge.jpg", (gpointer) hg_test_bad_jpeg_header, 65000, 65000 },
+    { "huge.tif", (gpointer) hg_test_bad_tiff_header, 100000, 100000 },
+  };
+  float pixels[3 * 50 * 50];
+
+  for (gsize i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, headers[i].name, NULL);
+      g_autofree char *size = g_strdup_printf ("%u × %u", headers[i].width, headers[i].height);
+      g_autofree char *patch_size = g_strdup_printf ("the image is %u×%u pixels, larger than the 50×50 input",
+                                                     headers[i].width, headers[i].height);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (HgSlide) slide = NULL;
+
+      headers[i].write (path, headers[i].width, headers[i].height);
+      g_assert_false (hg_patch_load (path, 50, 50, pixels, NULL, NULL, &error));
+      g_assert_error (error, HG_ERROR, HG_ERROR_TOO_LARGE);
+      g_assert_nonnull (strstr (error->message, patch_size));
+      g_clear_error (&error);
+
+      slide = hg_slide_open (path, NULL, &error);
+      g_assert_null (slide);
+      g_test_message ("%s: %s", headers[i].name, error->message);
+      g_assert_error (error, HG_ERROR, HG_ERROR_TOO_LARGE);
+      g_assert_nonnull (strstr (error->message, size));
+    }
+  hg_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -306,6 +351,7 @@ main (int   argc,
   g_test_add_func ("/hg/bad-input/fifos-do-not-block", test_fifos_do_not_block);
   g_test_add_func ("/hg/bad-input/truncated-png-patch", test_truncated_png_patch);
   g_test_add_func ("/hg/bad-input/arch-scratch-limit", test_arch_scratch_limit);
+  g_test_add_func ("/hg/bad-input/huge-headers", test_huge_headers);
 
   return g_test_run ();
 }

@@ -9,8 +9,10 @@ G_BEGIN_DECLS
  * is recognised by its magic bytes and only that loader runs (GdkPixbuf's
  * own sniffing would hand a file to any loader, and some — TGA, ICO,
  * BMP… — allocate whatever their header asks for before a size can be
- * refused: found by fuzz/fuzz-patch); the image is refused as soon as its
- * header says it is too large; files are read without blocking and only
+ * refused: found by fuzz/fuzz-patch); the size is read from the PNG, JPEG
+ * or TIFF header by our own code and a too large image is refused before
+ * any loader sees it (GdkPixbuf's loaders allocate the whole image as
+ * soon as they know its size); files are read without blocking and only
  * when regular (hg-file-private.h).
  *
  * Errors: HG_ERROR_UNSUPPORTED "not a PNG, JPEG or TIFF image";
@@ -24,7 +26,7 @@ typedef struct
   int      max_width; /* sides; G_MAXINT for no limit */
   int      max_height;
   gint64   max_pixels;  /* area */
-  gboolean header_only; /* stop once the size is known */
+  gboolean header_only; /* stop once the size is known (no loader runs) */
 } HgDecodeLimits;
 
 typedef struct
