@@ -1307,7 +1307,14 @@ test_map_async (void)
   deliveries_init (&d);
   hg_live_attack_set_result_func (live, on_result, &d, NULL);
   hg_live_attack_clear (live);
-  hg_live_attack_compute_map_async (live, &request, 1, map_progress, &w, NULL, NULL, map_done, &w);
+  {
+    g_autoptr (HgLiveMap) filling = hg_live_attack_compute_map_async (live, &request, 1, map_progress, &w, NULL,
+                                                                       NULL, map_done, &w);
+
+    g_assert_nonnull (filling);
+    wait_for (&w.done);
+    g_assert_true (filling == w.map);
+  }
   request.n_keys = 10;
   request.params.eps = 5;
   d.last_serial = hg_live_attack_request (live, &request);
@@ -1328,7 +1335,7 @@ test_map_async (void)
   request.n_keys = 2 * N;
   request.params.kind = HG_ATTACK_PGD;
   g_cancellable_cancel (cancellable);
-  hg_live_attack_compute_map_async (live, &request, 0, NULL, NULL, NULL, cancellable, map_done, &w);
+  hg_live_map_unref (hg_live_attack_compute_map_async (live, &request, 0, NULL, NULL, NULL, cancellable, map_done, &w));
   wait_for (&w.done);
   g_assert_error (w.error, HG_ERROR, HG_ERROR_CANCELLED);
   g_assert_null (w.map);
@@ -1336,7 +1343,7 @@ test_map_async (void)
 
   /* A bad pipeline index. */
   memset (&w, 0, sizeof w);
-  hg_live_attack_compute_map_async (live, &request, 2, NULL, NULL, NULL, NULL, map_done, &w);
+  g_assert_null (hg_live_attack_compute_map_async (live, &request, 2, NULL, NULL, NULL, NULL, map_done, &w));
   wait_for (&w.done);
   g_assert_error (w.error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
   g_clear_error (&w.error);

@@ -370,9 +370,10 @@ HgLiveMap *hg_live_attack_compute_map (HgLiveAttack         *live,
                                        GError              **error);
 /* The same on the worker thread, a chunk of tiles at a time, giving way to
  * live requests between chunks. progress is called in the thread-default
- * main context of the caller, coalesced. The map being filled is passed
- * to progress, so that it can be drawn as it grows. */
-void       hg_live_attack_compute_map_async (HgLiveAttack         *live,
+ * main context of the caller, coalesced. Returns the map being filled, to
+ * draw as it grows (NULL when the request is invalid: callback gets the
+ * error). */
+HgLiveMap *hg_live_attack_compute_map_async (HgLiveAttack         *live,
                                              const HgLiveRequest  *request,
                                              int                   pipeline,
                                              HgLiveMapProgressFunc progress,

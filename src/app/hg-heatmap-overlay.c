@@ -330,18 +330,34 @@ draw (cairo_t           *cr,
 
       cairo_set_antialias (cr, CAIRO_ANTIALIAS_DEFAULT);
       for (gsize i = 0; i < n && i < self->n_values && radius >= 1.5; i++)
-        if (self->flags[i] & HG_HEATMAP_OVERLAY_MARKED)
-          {
-            double cx = (tiles[i].x + tiles[i].width / 2.0) * d->scale + d->ox;
-            double cy = (tiles[i].y + tiles[i].height / 2.0) * d->scale + d->oy;
+        {
+          double cx = (tiles[i].x + tiles[i].width / 2.0) * d->scale + d->ox;
+          double cy = (tiles[i].y + tiles[i].height / 2.0) * d->scale + d->oy;
 
-            cairo_arc (cr, cx, cy, radius, 0, 2 * G_PI);
-            cairo_set_source_rgba (cr, 0, 0, 0, 0.7);
-            cairo_fill_preserve (cr);
-            cairo_set_source_rgb (cr, 1, 1, 1);
-            cairo_set_line_width (cr, 1.5);
-            cairo_stroke (cr);
-          }
+          if (self->flags[i] & HG_HEATMAP_OVERLAY_MARKED)
+            {
+              cairo_arc (cr, cx, cy, radius, 0, 2 * G_PI);
+              cairo_set_source_rgba (cr, 0, 0, 0, 0.7);
+              cairo_fill_preserve (cr);
+              cairo_set_source_rgb (cr, 1, 1, 1);
+              cairo_set_line_width (cr, 1.5);
+              cairo_stroke (cr);
+            }
+          if (self->flags[i] & HG_HEATMAP_OVERLAY_FLAGGED)
+            {
+              guint32 c = HG_HEATMAP_OVERLAY_FLAGGED_COLOR;
+
+              /* A ring with a dark halo, around where the dot goes. */
+              cairo_new_sub_path (cr);
+              cairo_arc (cr, cx, cy, radius + 2.5, 0, 2 * G_PI);
+              cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+              cairo_set_line_width (cr, 3.5);
+              cairo_stroke_preserve (cr);
+              cairo_set_source_rgb (cr, ((c >> 16) & 0xff) / 255.0, ((c >> 8) & 0xff) / 255.0, (c & 0xff) / 255.0);
+              cairo_set_line_width (cr, 2);
+              cairo_stroke (cr);
+            }
+        }
     }
 
   if (self->selected >= 0 && (gsize) self->selected < n)

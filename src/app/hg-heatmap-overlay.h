@@ -18,7 +18,8 @@ G_BEGIN_DECLS
  * heatmap, a difference of probabilities with a diverging map
  * (value-min -1, value-max 1), … NaN leaves a tile undrawn. A tile whose
  * flags have HG_HEATMAP_OVERLAY_MARKED carries a dot (flipped by an attack,
- * for instance). */
+ * for instance); one with HG_HEATMAP_OVERLAY_FLAGGED a ring around where
+ * the dot goes (flagged by a detector). */
 
 #define HG_TYPE_HEATMAP_OVERLAY (hg_heatmap_overlay_get_type ())
 
@@ -27,7 +28,11 @@ G_DECLARE_FINAL_TYPE (HgHeatmapOverlay, hg_heatmap_overlay, HG, HEATMAP_OVERLAY,
 typedef enum
 {
   HG_HEATMAP_OVERLAY_MARKED = 1 << 0,
+  HG_HEATMAP_OVERLAY_FLAGGED = 1 << 1,
 } HgHeatmapOverlayFlags;
+
+/* The ring's colour, 0xRRGGBB, for legends and exports. */
+#define HG_HEATMAP_OVERLAY_FLAGGED_COLOR 0xf6d32d
 
 HgHeatmapOverlay *hg_heatmap_overlay_new (void);
 

@@ -25,8 +25,15 @@ struct _HgSlidePage
   GtkWidget parent_instance;
 
   /* Template children */
+  GtkOverlay      *stage;
+  GtkBox          *panes;
   GtkOverlay      *overlay;
   HgSlideView     *view;
+  GtkLabel        *caption;
+  GtkOverlay      *compare_overlay;
+  HgSlideView     *compare_view;
+  GtkLabel        *compare_caption;
+  GtkWidget       *bottom_bar;
   GtkRevealer     *minimap_revealer;
   HgSlideMinimap  *minimap;
   HgScaleBar      *scale_bar;
@@ -58,6 +65,10 @@ struct _HgSlidePage
   gboolean              run_pending;
   gboolean              heatmap_visible;
   gboolean              threshold_enabled;
+  /* The legend, when something else than the heatmap is explained. */
+  char      *legend_title;
+  HgColormap legend_colormap;
+  double     legend_min, legend_max;
 };
 
 G_DEFINE_FINAL_TYPE (HgSlidePage, hg_slide_page, GTK_TYPE_WIDGET)
@@ -91,6 +102,7 @@ static guint       signals[N_SIGNALS];
 
 static void start_run (HgSlidePage *self);
 static void restart_predictions (HgSlidePage *self);
+static void update_legend (HgSlidePage *self);
 
 GtkWidget *
 hg_slide_page_new (void)
@@ -121,6 +133,7 @@ hg_slide_page_set_cache (HgSlidePage *self,
   g_return_if_fail (HG_IS_SLIDE_PAGE (self));
 
   hg_slide_view_set_cache (self->view, cache);
+  hg_slide_view_set_cache (self->compare_view, cache);
 }
 
 const char *
@@ -292,8 +305,104 @@ hg_slide_page_set_slide (HgSlidePage *self,
     return;
 
   hg_slide_view_set_slide (self->view, slide);
+  /* The compare view takes the slide on a viewport of its own (which it
+   * fits), then shares the main one: sharing makes it follow, not fit. */
+  {
+    g_autoptr (HgViewport) own = hg_viewport_new ();
+
+    hg_slide_view_set_viewport (self->compare_view, own);
+    hg_slide_view_set_slide (self->compare_view, slide);
+    hg_slide_view_set_viewport (self->compare_view, hg_slide_view_get_viewport (self->view));
+  }
   on_view_changed (self);
   restart_predictions (self);
+}
+
+HgSlideView *
+hg_slide_page_get_compare_view (HgSlidePage *self)
+{
+  g_return_val_if_fail (HG_IS_SLIDE_PAGE (self), NULL);
+
+  return self->compare_view;
+}
+
+gboolean
+hg_slide_page_get_compare (HgSlidePage *self)
+{
+  g_return_val_if_fail (HG_IS_SLIDE_PAGE (self), FALSE);
+
+  return gtk_widget_get_visible (GTK_WIDGET (self->compare_overlay));
+}
+
+void
+hg_slide_page_set_compare (HgSlidePage *self,
+                           gboolean     compare)
+{
+  g_return_if_fail (HG_IS_SLIDE_PAGE (self));
+
+  gtk_widget_set_visible (GTK_WIDGET (self->compare_overlay), compare);
+}
+
+static void
+set_caption (GtkLabel   *label,
+             const char *text)
+{
+  gtk_label_set_markup (label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), text != NULL && *text != '\0');
+}
+
+void
+hg_slide_page_set_captions (HgSlidePage *self,
+                            const char  *caption,
+                            const char  *compare_caption)
+{
+  g_return_if_fail (HG_IS_SLIDE_PAGE (self));
+
+  set_caption (self->caption, caption);
+  set_caption (self->compare_caption, compare_caption);
+}
+
+void
+hg_slide_page_set_bottom_bar (HgSlidePage *self,
+                              GtkWidget   *bar)
+{
+  g_return_if_fail (HG_IS_SLIDE_PAGE (self));
+  g_return_if_fail (bar == NULL || GTK_IS_WIDGET (bar));
+
+  if (self->bottom_bar == bar)
+    return;
+  if (self->bottom_bar != NULL)
+    gtk_widget_unparent (self->bottom_bar);
+  self->bottom_bar = bar;
+  /* Below the views, not over them: nothing of the slide hides behind it. */
+  if (bar != NULL)
+    gtk_widget_insert_after (bar, GTK_WIDGET (self), GTK_WIDGET (self->stage));
+}
+
+void
+hg_slide_page_set_legend (HgSlidePage *self,
+                          const char  *title,
+                          HgColormap   colormap,
+                          double       min,
+                          double       max)
+{
+  g_return_if_fail (HG_IS_SLIDE_PAGE (self));
+  g_return_if_fail (title == NULL || max > min);
+
+  g_free (self->legend_title);
+  self->legend_title = g_strdup (title);
+  self->legend_colormap = colormap;
+  self->legend_min = min;
+  self->legend_max = max;
+  update_legend (self);
+}
+
+GtkWidget *
+hg_slide_page_get_panes (HgSlidePage *self)
+{
+  g_return_val_if_fail (HG_IS_SLIDE_PAGE (self), NULL);
+
+  return GTK_WIDGET (self->stage);
 }
 
 /* Predictions. */
@@ -367,11 +476,22 @@ update_legend (HgSlidePage *self)
                    hg_tiling_has_ground_truth (self->tiling);
   g_autofree char *title = NULL;
 
-  /* Translators: the legend's title: the probability of a class ("IDC") */
-  title = g_strdup_printf (_ ("Probability of %s"), positive_class_name (self));
-  hg_heatmap_legend_set_title (self->legend, title);
-  hg_heatmap_legend_set_colormap (self->legend, hg_heatmap_overlay_get_colormap (self->heatmap_overlay));
-  hg_heatmap_legend_set_threshold (self->legend, shown && self->threshold_enabled ? self->threshold : NAN);
+  if (self->legend_title != NULL)
+    {
+      hg_heatmap_legend_set_title (self->legend, self->legend_title);
+      hg_heatmap_legend_set_colormap (self->legend, self->legend_colormap);
+      hg_heatmap_legend_set_range (self->legend, self->legend_min, self->legend_max);
+      hg_heatmap_legend_set_threshold (self->legend, NAN);
+    }
+  else
+    {
+      /* Translators: the legend's title: the probability of a class ("IDC") */
+      title = g_strdup_printf (_ ("Probability of %s"), positive_class_name (self));
+      hg_heatmap_legend_set_title (self->legend, title);
+      hg_heatmap_legend_set_colormap (self->legend, hg_heatmap_overlay_get_colormap (self->heatmap_overlay));
+      hg_heatmap_legend_set_range (self->legend, 0, 1);
+      hg_heatmap_legend_set_threshold (self->legend, shown && self->threshold_enabled ? self->threshold : NAN);
+    }
   hg_heatmap_legend_set_truth_label (self->legend, truth ? positive_class_name (self) : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->legend), shown || truth);
 
@@ -1247,6 +1367,9 @@ hg_slide_page_dispose (GObject *object)
   g_clear_pointer (&self->model, hg_model_unref);
   g_clear_pointer (&self->model_path, g_free);
   g_clear_pointer (&self->status, g_free);
+  g_clear_pointer (&self->legend_title, g_free);
+  if (self->bottom_bar != NULL)
+    gtk_widget_unparent (g_steal_pointer (&self->bottom_bar));
   if (self->heatmap_overlay != NULL && self->view != NULL)
     hg_slide_view_remove_overlay (self->view, HG_SLIDE_OVERLAY (self->heatmap_overlay));
   g_clear_object (&self->heatmap_overlay);
@@ -1441,8 +1564,14 @@ hg_slide_page_class_init (HgSlidePageClass *klass)
   g_type_ensure (HG_TYPE_HEATMAP_LEGEND);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE "/ui/hg-slide-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, stage);
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, panes);
   gtk_widget_class_bind_template_child (widget_class, HgSlidePage, overlay);
   gtk_widget_class_bind_template_child (widget_class, HgSlidePage, view);
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, caption);
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, compare_overlay);
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, compare_view);
+  gtk_widget_class_bind_template_child (widget_class, HgSlidePage, compare_caption);
   gtk_widget_class_bind_template_child (widget_class, HgSlidePage, minimap_revealer);
   gtk_widget_class_bind_template_child (widget_class, HgSlidePage, minimap);
   gtk_widget_class_bind_template_child (widget_class, HgSlidePage, scale_bar);
@@ -1480,6 +1609,7 @@ hg_slide_page_init (HgSlidePage *self)
   hg_heatmap_overlay_set_show_values (self->heatmap_overlay, FALSE);
   hg_slide_view_add_overlay (self->view, HG_SLIDE_OVERLAY (self->heatmap_overlay));
   g_signal_connect_object (self->view, "clicked", G_CALLBACK (on_view_clicked), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->compare_view, "clicked", G_CALLBACK (on_view_clicked), self, G_CONNECT_SWAPPED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "heatmap.run", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "heatmap.cancel", FALSE);
   update_legend (self);

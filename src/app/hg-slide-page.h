@@ -61,6 +61,31 @@ void hg_slide_page_export_heatmap (HgSlidePage *self,
 /* What the heatmap is doing, in words ("979 tiles in 1.2 s"). */
 const char *hg_slide_page_get_heatmap_status (HgSlidePage *self);
 
+/* Side by side: a second view beside the first, sharing its zoom and
+ * position (the adversarial explorer shows a defended model there). */
+HgSlideView *hg_slide_page_get_compare_view (HgSlidePage *self);
+gboolean     hg_slide_page_get_compare (HgSlidePage *self);
+void         hg_slide_page_set_compare (HgSlidePage *self,
+                                        gboolean     compare);
+/* Captions over the top of the view and of the compare view, in Pango
+ * markup; NULL hides one. */
+void hg_slide_page_set_captions (HgSlidePage *self,
+                                 const char  *caption,
+                                 const char  *compare_caption);
+/* A widget below the views (the presentation bar); NULL removes it. */
+void hg_slide_page_set_bottom_bar (HgSlidePage *self,
+                                   GtkWidget   *bar);
+/* What the legend explains instead of the heatmap's probabilities (the
+ * explorer's robustness map): a title, a colour map and its range; a NULL
+ * title goes back to the heatmap's legend. */
+void hg_slide_page_set_legend (HgSlidePage *self,
+                               const char  *title,
+                               HgColormap   colormap,
+                               double       min,
+                               double       max);
+/* The views with everything drawn over them, for pictures of them. */
+GtkWidget *hg_slide_page_get_panes (HgSlidePage *self);
+
 /* The status bar's texts, for tests and screen readers alike. */
 const char *hg_slide_page_get_position_text (HgSlidePage *self);
 const char *hg_slide_page_get_zoom_text (HgSlidePage *self);

@@ -6,7 +6,10 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "hg-attack-panel.h"
 #include "hg-details-panel.h"
+#include "hg-epsilon-bar.h"
+#include "hg-explorer.h"
 #include "hg-predictions-panel.h"
 #include "hg-properties-window.h"
 #include "hg-slide-page.h"
@@ -32,9 +35,16 @@ struct _HgWindow
   guint                 loading_page_id;
   char                 *tile_error;
   GMenu                *recent_menu;
+  HgExplorer           *explorer;
+  GtkWidget            *epsilon_bar;
+  gboolean              presentation;
+  gboolean              sidebar_before_presentation;
 
   /* Template children */
   AdwSplitButton     *open_button;
+  AdwHeaderBar       *header_bar;
+  HgAttackPanel      *attack_panel;
+  GtkToggleButton    *attack_button;
   AdwToastOverlay    *toast_overlay;
   GtkStack           *stack;
   AdwStatusPage      *empty_page;
@@ -55,6 +65,15 @@ struct _HgWindow
 };
 
 G_DEFINE_FINAL_TYPE (HgWindow, hg_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum
+{
+  PROP_0,
+  PROP_PRESENTATION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 HgWindow *
 hg_window_new (HgApplication *application)
@@ -130,6 +149,91 @@ actions_update (HgWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->heatmap_button), has_slide);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-heatmap", has_slide);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-truth", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-explorer", has_slide);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.presentation", has_slide || self->presentation);
+  gtk_widget_set_visible (GTK_WIDGET (self->attack_button), has_slide);
+}
+
+HgExplorer *
+hg_window_get_explorer (HgWindow *self)
+{
+  g_return_val_if_fail (HG_IS_WINDOW (self), NULL);
+
+  return self->explorer;
+}
+
+/* The explorer. */
+
+/* Turning the attack on brings its panel forward. */
+static void
+on_explorer_active (HgWindow *self)
+{
+  gboolean active;
+
+  g_object_get (self->explorer, "active", &active, NULL);
+  if (active && !self->presentation)
+    {
+      gtk_toggle_button_set_active (self->sidebar_button, TRUE);
+      adw_view_stack_set_visible_child_name (self->sidebar_stack, "attack");
+    }
+}
+
+static void
+toggle_explorer_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  HgWindow *self = HG_WINDOW (widget);
+  gboolean  active;
+
+  if (self->slide == NULL)
+    return;
+  g_object_get (self->explorer, "active", &active, NULL);
+  g_object_set (self->explorer, "active", !active, NULL);
+}
+
+/* Presentation mode: full screen, large type, no side panel, the ε
+ * slider over the slide. */
+static void
+set_presentation (HgWindow *self,
+                  gboolean  presentation)
+{
+  if (self->presentation == presentation)
+    return;
+  if (presentation && self->slide == NULL)
+    return;
+  self->presentation = presentation;
+
+  if (presentation)
+    {
+      self->sidebar_before_presentation = gtk_toggle_button_get_active (self->sidebar_button);
+      g_object_set (self->explorer, "active", TRUE, NULL);
+      if (self->epsilon_bar == NULL)
+        self->epsilon_bar = g_object_ref_sink (hg_epsilon_bar_new (self->explorer));
+      hg_slide_page_set_bottom_bar (self->slide_page, self->epsilon_bar);
+      gtk_toggle_button_set_active (self->sidebar_button, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->header_bar), FALSE);
+      gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
+      gtk_window_fullscreen (GTK_WINDOW (self));
+    }
+  else
+    {
+      hg_slide_page_set_bottom_bar (self->slide_page, NULL);
+      gtk_toggle_button_set_active (self->sidebar_button, self->sidebar_before_presentation);
+      gtk_widget_set_visible (GTK_WIDGET (self->header_bar), TRUE);
+      gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+      gtk_window_unfullscreen (GTK_WINDOW (self));
+    }
+  actions_update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
+}
+
+static void
+leave_presentation_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  set_presentation (HG_WINDOW (widget), FALSE);
 }
 
 /* The model: the one the settings name, else the standard one that
@@ -656,14 +760,14 @@ properties_action (GtkWidget  *widget,
                    GVariant   *parameter)
 {
   HgWindow           *self = HG_WINDOW (widget);
-  HgPropertiesWindow *properties;
+  HgPropertiesWindow *dialog;
 
   if (self->slide == NULL)
     return;
 
-  properties = hg_properties_window_new (self->slide);
-  gtk_window_set_transient_for (GTK_WINDOW (properties), GTK_WINDOW (self));
-  gtk_window_present (GTK_WINDOW (properties));
+  dialog = hg_properties_window_new (self->slide);
+  gtk_window_set_transient_for (GTK_WINDOW (dialog), GTK_WINDOW (self));
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -726,10 +830,54 @@ on_drop (GtkDropTarget *target,
 /* GObject. */
 
 static void
+hg_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  HgWindow *self = HG_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRESENTATION:
+      g_value_set_boolean (value, self->presentation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hg_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  HgWindow *self = HG_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PRESENTATION:
+      set_presentation (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 hg_window_dispose (GObject *object)
 {
   HgWindow *self = HG_WINDOW (object);
 
+  if (self->explorer != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->explorer, self);
+      hg_attack_panel_set_explorer (self->attack_panel, NULL);
+      g_object_run_dispose (G_OBJECT (self->explorer));
+    }
+  g_clear_object (&self->explorer);
+  g_clear_object (&self->epsilon_bar);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -758,14 +906,24 @@ hg_window_class_init (HgWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = hg_window_dispose;
+  object_class->get_property = hg_window_get_property;
+  object_class->set_property = hg_window_set_property;
 
+  properties[PROP_PRESENTATION] =
+      g_param_spec_boolean ("presentation", NULL, NULL, FALSE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
   g_type_ensure (HG_TYPE_SLIDE_PAGE);
   g_type_ensure (HG_TYPE_DETAILS_PANEL);
   g_type_ensure (HG_TYPE_PREDICTIONS_PANEL);
   g_type_ensure (HG_TYPE_TILE_INSPECTOR);
+  g_type_ensure (HG_TYPE_ATTACK_PANEL);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE "/ui/hg-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HgWindow, open_button);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, header_bar);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, attack_panel);
+  gtk_widget_class_bind_template_child (widget_class, HgWindow, attack_button);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, HgWindow, empty_page);
@@ -793,6 +951,9 @@ hg_window_class_init (HgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-tile-error", NULL, show_tile_error_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-heatmap", NULL, toggle_heatmap_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-truth", NULL, toggle_heatmap_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-explorer", NULL, toggle_explorer_action);
+  gtk_widget_class_install_property_action (widget_class, "win.presentation", "presentation");
+  gtk_widget_class_install_action (widget_class, "win.leave-presentation", NULL, leave_presentation_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, zoom_action);
@@ -808,6 +969,11 @@ hg_window_class_init (HgWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, 0, "win.toggle-heatmap", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_g, 0, "win.toggle-truth", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, 0, "win.toggle-explorer", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "explorer.epsilon-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "explorer.epsilon-down", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.presentation", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.leave-presentation", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "win.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "win.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK, "win.zoom-in", NULL);
@@ -844,6 +1010,14 @@ hg_window_init (HgWindow *self)
 
   g_signal_connect_object (hg_slide_page_get_view (self->slide_page), "tile-error",
                            G_CALLBACK (on_tile_error), self, 0);
+
+  /* The live attack: the explorer computes, the panel, the header button
+   * and the shortcuts steer it through its "explorer." actions. */
+  self->explorer = hg_explorer_new (self->slide_page);
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "explorer", hg_explorer_get_actions (self->explorer));
+  hg_attack_panel_set_explorer (self->attack_panel, self->explorer);
+  g_signal_connect_object (self->explorer, "notify::active", G_CALLBACK (on_explorer_active), self,
+                           G_CONNECT_SWAPPED);
 
   /* Predictions: the page computes, the panel and the inspector show. */
   hg_slide_page_set_inspector (self->slide_page, self->inspector);

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "hg-application.h"
+#include "hg-explorer.h"
 #include "hg-slide-page.h"
 
 G_BEGIN_DECLS
@@ -23,5 +24,8 @@ HgSlide     *hg_window_get_slide (HgWindow *self);
 HgSlidePage *hg_window_get_slide_page (HgWindow *self);
 /* Whether a slide is being opened. */
 gboolean hg_window_get_busy (HgWindow *self);
+
+/* The live adversarial explorer of the window's slide page. */
+HgExplorer *hg_window_get_explorer (HgWindow *self);
 
 G_END_DECLS

@@ -1404,6 +1404,24 @@ deliver_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A reference for the worker's deliveries, unless the last one is gone:
+ * the attack is then being freed (the worker is about to be joined) and
+ * nothing is delivered any more. */
+static gboolean
+try_ref (HgLiveAttack *live)
+{
+  int old;
+
+  do
+    {
+      old = g_atomic_int_get ((gint *) &live->ref);
+      if (old <= 0)
+        return FALSE;
+    }
+  while (!g_atomic_int_compare_and_exchange ((gint *) &live->ref, old, old + 1));
+  return TRUE;
+}
+
 /* Replaces what waits for delivery and makes sure it will be delivered.
  * Takes result and error. */
 static void
@@ -1411,6 +1429,13 @@ deliver (HgLiveAttack *live,
          HgLiveResult *result,
          GError       *error)
 {
+  if (!try_ref (live))
+    {
+      g_clear_pointer (&result, hg_live_result_unref);
+      g_clear_error (&error);
+      return;
+    }
+
   g_mutex_lock (&live->state_lock);
   g_clear_pointer (&live->outbox, hg_live_result_unref);
   g_clear_error (&live->outbox_error);
@@ -1427,6 +1452,7 @@ deliver (HgLiveAttack *live,
       g_source_attach (source, live->context);
     }
   g_mutex_unlock (&live->state_lock);
+  hg_live_attack_unref (live); /* the idle holds its own */
 }
 
 static gboolean
@@ -1654,7 +1680,7 @@ map_job_step (HgLiveAttack *live,
   return mj->next >= n;
 }
 
-void
+HgLiveMap *
 hg_live_attack_compute_map_async (HgLiveAttack         *live,
                                   const HgLiveRequest  *request,
                                   int                   pipeline,
@@ -1670,8 +1696,8 @@ hg_live_attack_compute_map_async (HgLiveAttack         *live,
   g_autoptr (HgLiveJob) job = NULL;
   MapJob *mj;
 
-  g_return_if_fail (live != NULL && request != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_val_if_fail (live != NULL && request != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, hg_live_attack_compute_map_async);
@@ -1689,7 +1715,7 @@ hg_live_attack_compute_map_async (HgLiveAttack         *live,
       if (progress_data_free != NULL)
         progress_data_free (progress_data);
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
+      return NULL;
     }
 
   mj = g_new0 (MapJob, 1);
@@ -1716,6 +1742,7 @@ hg_live_attack_compute_map_async (HgLiveAttack         *live,
   g_queue_push_tail (&live->maps, mj);
   g_cond_signal (&live->cond);
   g_mutex_unlock (&live->state_lock);
+  return hg_live_map_ref (mj->map);
 }
 
 HgLiveMap *
