@@ -3,9 +3,10 @@
  *
  * A slider step is timed the way the explorer runs it: a request handed to
  * hg_live_attack_request(), computed on the attack's worker thread, and
- * its result delivered to the result function in this thread's main loop.
- * The tiles are the demo slide's, read through the same function the
- * explorer reads them with. The reference is what the step would cost
+ * its result delivered to the result function in this thread's main loop
+ * (src/app/hg-explorer.c does exactly this). The tiles are the demo
+ * slide's, tiled for the model and read through hg_live_read_tiling(), as
+ * in the explorer. The reference is what the step would cost
  * without the kept gradient signs: FGSM from scratch (gradient and
  * forward) with hg_attack_run() on the same tiles. */
 #include "config.h"
@@ -16,38 +17,6 @@
 #include <string.h>
 
 #include "histoguard/histoguard.h"
-
-/* The slide's tiles: one per patch of an IDC slide. */
-typedef struct
-{
-  HgSlide            *slide;
-  const HgSlidePatch *patches;
-  gsize               n_patches;
-} Source;
-
-static gboolean
-read_tiles (const guint64 *keys,
-            int            n,
-            int            width,
-            int            height,
-            float         *x,
-            int           *truth,
-            gpointer       user_data,
-            GError       **error)
-{
-  Source *source = user_data;
-
-  for (int i = 0; i < n; i++)
-    {
-      const HgSlidePatch *p = &source->patches[keys[i]];
-
-      if (!hg_slide_read_region_chw (source->slide, 0, p->x, p->y, width, height,
-                                     x + (gsize) i * 3 * width * height, error))
-        return FALSE;
-      truth[i] = p->label;
-    }
-  return TRUE;
-}
 
 typedef struct
 {
@@ -174,7 +143,7 @@ main (int    argc,
   g_autoptr (GError) error = NULL;
   g_autoptr (HgModel) model = NULL;
   g_autoptr (HgSlide) slide = NULL;
-  Source source;
+  g_autoptr (HgTiling) tiling = NULL;
   g_autoptr (HgLiveAttack) live = NULL;
   g_autoptr (HgLivePipeline) plain = NULL, jpeg = NULL;
   g_autoptr (HgDefense) jpeg_defense = NULL;
@@ -228,17 +197,16 @@ main (int    argc,
   slide = hg_slide_open (slide_path, NULL, &error);
   if (slide == NULL)
     g_error ("%s", error->message);
-  source.slide = slide;
-  source.patches = hg_slide_get_patches (slide, &source.n_patches);
-  n_tiles = source.n_patches;
-  if (n_tiles == 0)
-    g_error ("%s is not a folder of IDC patches", slide_path);
+  tiling = hg_tiling_new_for_model (slide, model, NULL, &error);
+  if (tiling == NULL)
+    g_error ("%s", error->message);
+  n_tiles = hg_tiling_get_n_tiles (tiling);
   n_view = (int) MIN (n_tiles, 300);
   keys = g_new (guint64, n_view);
   for (int i = 0; i < n_view; i++)
     keys[i] = i * n_tiles / n_view;
 
-  live = hg_live_attack_new (read_tiles, &source, NULL);
+  live = hg_live_attack_new (hg_live_read_tiling, hg_tiling_ref (tiling), (GDestroyNotify) hg_tiling_unref);
   hg_live_attack_set_result_func (live, on_result, &w, NULL);
   plain = hg_live_pipeline_new (model, NULL);
   jpeg_defense = hg_defense_parse ("jpeg:75", &error);
@@ -295,7 +263,7 @@ main (int    argc,
     HgAttackParams    ap;
     double            v[12];
 
-    if (!read_tiles (keys, n_view, 50, 50, x, truth, &source, &error))
+    if (!hg_live_read_tiling (keys, n_view, 50, 50, x, truth, tiling, &error))
       g_error ("%s", error->message);
     ref_ctx = hg_context_new (model);
     hg_model_predict (ref_ctx, x, n_view, logits);

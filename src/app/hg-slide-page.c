@@ -341,6 +341,8 @@ hg_slide_page_set_compare (HgSlidePage *self,
   g_return_if_fail (HG_IS_SLIDE_PAGE (self));
 
   gtk_widget_set_visible (GTK_WIDGET (self->compare_overlay), compare);
+  /* Two half-width panes have no room for the overview over their captions. */
+  gtk_widget_set_visible (GTK_WIDGET (self->minimap_revealer), !compare);
 }
 
 static void
