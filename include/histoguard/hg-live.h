@@ -274,7 +274,9 @@ HgLiveAttack *hg_live_attack_new (HgLiveReadFunc read,
                                   gpointer       read_data,
                                   GDestroyNotify read_data_free);
 HgLiveAttack *hg_live_attack_ref (HgLiveAttack *live);
-/* The last reference stops the worker thread (cancelling its work). */
+/* The last reference stops the worker thread (cancelling its work). Drop
+ * it in the thread of the attack's main context, or when no result waits
+ * for delivery there. */
 void hg_live_attack_unref (HgLiveAttack *live);
 
 void hg_live_attack_set_result_func (HgLiveAttack    *live,

@@ -318,6 +318,8 @@ update_captions (HgExplorer *self)
   g_autofree char *left = NULL, *right = NULL;
   const char      *map = self->show_map && self->maps[0] != NULL ? _ ("robustness map") : NULL;
 
+  if (self->page == NULL)
+    return;
   if (self->active)
     {
       g_autofree char *text = hg_explorer_describe_pane (self, HG_EXPLORER_UNDEFENDED);
@@ -336,6 +338,8 @@ update_captions (HgExplorer *self)
 static void
 update_legend (HgExplorer *self)
 {
+  if (self->page == NULL)
+    return;
   if (self->active && self->show_map && self->maps[0] != NULL)
     hg_slide_page_set_legend (self->page, _ ("Smallest flipping ε (/255)"), HG_COLORMAP_MAGMA, 0,
                               HG_LIVE_MAX_EPS);
@@ -383,11 +387,13 @@ show_values (HgExplorer *self)
   gsize              n;
   g_autofree float  *values[2] = { NULL, NULL };
   g_autofree guint8 *flags[2] = { NULL, NULL };
-  HgHeatmap         *heatmap = hg_slide_page_get_heatmap (self->page);
-  HgColormap         colormap = hg_heatmap_overlay_get_colormap (hg_slide_page_get_heatmap_overlay (self->page));
+  HgHeatmap         *heatmap;
+  HgColormap         colormap;
 
-  if (self->tiling == NULL)
+  if (self->tiling == NULL || self->page == NULL)
     return;
+  heatmap = hg_slide_page_get_heatmap (self->page);
+  colormap = hg_heatmap_overlay_get_colormap (hg_slide_page_get_heatmap_overlay (self->page));
   for (int p = 0; p < 2; p++)
     if (hg_heatmap_overlay_get_tiling (self->overlays[p]) != self->tiling)
       hg_heatmap_overlay_set_tiling (self->overlays[p], self->tiling);
@@ -511,7 +517,7 @@ update_pictures (HgExplorer *self)
     for (int i = 0; i < 3; i++)
       g_clear_object (&self->pictures[p][i]);
 
-  for (int p = 0; r != NULL && p < hg_live_result_get_n_pipelines (r) && p < 2; p++)
+  for (int p = 0; r != NULL && self->page != NULL && p < hg_live_result_get_n_pipelines (r) && p < 2; p++)
     {
       const float      *clean, *adv;
       int               w, h;

@@ -1404,8 +1404,8 @@ deliver_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* A reference for the worker's deliveries, unless the last one is gone:
- * the attack is then being freed (the worker is about to be joined) and
+/* A reference for a delivery idle, unless the last one is gone: the
+ * attack is then being freed (the worker is about to be joined) and
  * nothing is delivered any more. */
 static gboolean
 try_ref (HgLiveAttack *live)
@@ -1423,19 +1423,14 @@ try_ref (HgLiveAttack *live)
 }
 
 /* Replaces what waits for delivery and makes sure it will be delivered.
- * Takes result and error. */
+ * Takes result and error. The worker never holds a reference of its own
+ * (dropping the last one would join it from itself): an idle holds one,
+ * and drops it in the main context. */
 static void
 deliver (HgLiveAttack *live,
          HgLiveResult *result,
          GError       *error)
 {
-  if (!try_ref (live))
-    {
-      g_clear_pointer (&result, hg_live_result_unref);
-      g_clear_error (&error);
-      return;
-    }
-
   g_mutex_lock (&live->state_lock);
   g_clear_pointer (&live->outbox, hg_live_result_unref);
   g_clear_error (&live->outbox_error);
@@ -1443,16 +1438,23 @@ deliver (HgLiveAttack *live,
   live->outbox_error = error;
   if (!live->delivery_pending)
     {
-      g_autoptr (GSource) source = g_idle_source_new ();
+      g_autoptr (GSource) source = NULL;
 
+      if (!try_ref (live))
+        {
+          g_clear_pointer (&live->outbox, hg_live_result_unref);
+          g_clear_error (&live->outbox_error);
+          g_mutex_unlock (&live->state_lock);
+          return;
+        }
+      source = g_idle_source_new ();
       live->delivery_pending = TRUE;
       g_source_set_priority (source, G_PRIORITY_DEFAULT);
       g_source_set_name (source, "[histoguard] live attack result");
-      g_source_set_callback (source, deliver_idle, hg_live_attack_ref (live), NULL);
+      g_source_set_callback (source, deliver_idle, live, NULL);
       g_source_attach (source, live->context);
     }
   g_mutex_unlock (&live->state_lock);
-  hg_live_attack_unref (live); /* the idle holds its own */
 }
 
 static gboolean
