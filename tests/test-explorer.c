@@ -214,7 +214,8 @@ test_explorer_flow (void)
     g_signal_emit_by_name (hg_slide_page_get_view (page), "clicked", t->x + 10.0, t->y + 10.0);
   }
   g_assert_cmpint (hg_slide_page_get_selected_tile (page), >=, 0);
-  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (sidebar_stack), "attack");
+  /* The Attack panel stays: it shows the selected tile itself. */
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (ADW_VIEW_STACK (sidebar_stack)), ==, "attack");
   g_assert_true (hg_test_wait_until (settled, explorer, 60000));
   g_assert_true (hg_test_wait_until (pictures_shown, explorer, 60000));
   g_assert_cmpstr (label_text (panel, "focus_label"), !=, "");
@@ -227,7 +228,7 @@ test_explorer_flow (void)
   {
     /* The whole panel, scrolled or not. */
     g_autoptr (GdkTexture) shot = render (hg_test_find_widget (panel, "content"));
-    g_autofree char       *saved = hg_test_save_png (shot, "explorer-panel.png");
+    g_autofree char *saved = hg_test_save_png (shot, "explorer-panel.png");
   }
 
   /* Dragging: a burst of values, only the last one counts. */
@@ -238,6 +239,24 @@ test_explorer_flow (void)
     }
   g_assert_true (hg_test_wait_until (settled, explorer, 120000));
   g_assert_cmpfloat (result_eps (explorer), ==, 12);
+
+  /* The adversarially trained model, when one is installed. */
+  if (boolean_prop (explorer, "robust-available"))
+    {
+      g_autofree char *pane = NULL;
+
+      g_action_group_activate_action (hg_explorer_get_actions (explorer), "robust-model", NULL);
+      g_assert_true (boolean_prop (explorer, "robust-model"));
+      g_assert_true (hg_test_wait_until (settled, explorer, 120000));
+      r = hg_explorer_get_result (explorer);
+      g_assert_true (hg_live_pipeline_get_model (hg_live_result_get_pipeline (r, 1)) !=
+                     hg_live_pipeline_get_model (hg_live_result_get_pipeline (r, 0)));
+      pane = hg_explorer_describe_pane (explorer, HG_EXPLORER_DEFENDED);
+      g_assert_nonnull (strstr (pane, "adversarially trained"));
+      g_test_message ("robust model at ε=%g: %s", result_eps (explorer), label_text (panel, "defended_summary_label"));
+    }
+  else
+    g_test_message ("no adversarially trained model installed: not compared");
 
   /* Adaptive attacks and the detector on the right. */
   g_action_group_activate_action (hg_explorer_get_actions (explorer), "adaptive", NULL);

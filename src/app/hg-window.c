@@ -272,7 +272,14 @@ load_model (HgWindow *self)
 static void
 on_selected_tile (HgWindow *self)
 {
+  gboolean attacking = FALSE;
+
   if (hg_slide_page_get_selected_tile (self->slide_page) < 0)
+    return;
+  /* The Attack panel shows the selected tile itself, attacked. */
+  if (self->explorer != NULL)
+    g_object_get (self->explorer, "active", &attacking, NULL);
+  if (attacking && g_strcmp0 (adw_view_stack_get_visible_child_name (self->sidebar_stack), "attack") == 0)
     return;
   gtk_toggle_button_set_active (self->sidebar_button, TRUE);
   adw_view_stack_set_visible_child_name (self->sidebar_stack, "tile");
