@@ -1777,7 +1777,8 @@ hg_explorer_to_csv (HgExplorer *self)
       if (hg_live_pipeline_get_model (pipe) == self->model)
         {
           g_free (model);
-          model = g_strdup (_ ("standard"));
+          /* A value of the CSV file, like the model names beside it. */
+          model = g_strdup ("standard");
         }
       for (int i = 0; i < hg_live_result_get_n_tiles (r); i++)
         {

@@ -204,7 +204,7 @@ load_data (const char *dir,
   if (x == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("not enough memory for %" G_GSIZE_FORMAT " patches of %d×%d"), n, width, height);
+                   _ ("not enough memory for %zu patches of %d×%d"), n, width, height);
       return FALSE;
     }
   labels = g_new (int, n);
@@ -227,6 +227,7 @@ print_summary (const HgEvalReport *report)
   const char *series_model = NULL, *series_defense = NULL, *series_attack = NULL;
   gboolean    series_adaptive = FALSE;
 
+  /* xgettext:no-c-format */
   printf ("%s\n", _ ("Balanced accuracy [95% interval] by ε (1/255):"));
   for (guint i = 0; i < report->results->len; i++)
     {
@@ -545,6 +546,7 @@ hg_cli_eval (int    argc,
   context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
+                                /* xgettext:no-c-format */
                                 _ ("Evaluates models against attacks and defences on labelled patches:\n"
                                    "every model × defence × attack × ε, with balanced accuracy and its 95% interval.\n"
                                    "Non-adaptive attacks are crafted on the bare model and evaluated through each\n"

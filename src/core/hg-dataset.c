@@ -844,9 +844,8 @@ hg_dataset_load (HgDataset       *dataset,
   if (!g_size_checked_mul (&bytes, n, floats * sizeof (float)) || bytes > HG_DATASET_MAX_PIXEL_BYTES)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("%s: %u images of %d×%d need more than the limit of %" G_GUINT64_FORMAT
-                      " bytes"),
-                   dataset->root, n, width, height, (guint64) HG_DATASET_MAX_PIXEL_BYTES);
+                   _ ("%s: %u images of %d×%d need more than the limit of %llu bytes"),
+                   dataset->root, n, width, height, (unsigned long long) HG_DATASET_MAX_PIXEL_BYTES);
       return FALSE;
     }
 
@@ -864,7 +863,7 @@ hg_dataset_load (HgDataset       *dataset,
   if (dataset->pixels == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("%s: not enough memory for %u images (%" G_GSIZE_FORMAT " bytes)"),
+                   _ ("%s: not enough memory for %u images (%zu bytes)"),
                    dataset->root, n, bytes);
       return FALSE;
     }

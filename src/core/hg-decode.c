@@ -229,8 +229,8 @@ too_large (const HgDecodeLimits *limits,
   if ((gint64) width * height > limits->max_pixels)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("the image is %d×%d pixels, more than the limit of %" G_GINT64_FORMAT " pixels"),
-                   width, height, limits->max_pixels);
+                   _ ("the image is %d×%d pixels, more than the limit of %lld pixels"),
+                   width, height, (long long) limits->max_pixels);
       return TRUE;
     }
   return FALSE;
@@ -501,7 +501,7 @@ hg_decode_image_file (const char           *path,
         {
           close (fd);
           g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                       _ ("the file is a TIFF of more than %" G_GSIZE_FORMAT " bytes"), TIFF_MAX_BYTES);
+                       _ ("the file is a TIFF of more than %zu bytes"), TIFF_MAX_BYTES);
           return NULL;
         }
     }

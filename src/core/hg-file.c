@@ -78,7 +78,7 @@ hg_file_read (const char *path,
     {
       close (fd);
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("the file is %" G_GSIZE_FORMAT " bytes, more than the limit of %" G_GSIZE_FORMAT),
+                   _ ("the file is %zu bytes, more than the limit of %zu"),
                    size, max_bytes);
       return NULL;
     }
@@ -90,7 +90,7 @@ hg_file_read (const char *path,
     {
       close (fd);
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("not enough memory to read %" G_GSIZE_FORMAT " bytes"), size);
+                   _ ("not enough memory to read %zu bytes"), size);
       return NULL;
     }
   for (;;)
@@ -109,7 +109,7 @@ hg_file_read (const char *path,
                 {
                   close (fd);
                   g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                               _ ("the file grew past the limit of %" G_GSIZE_FORMAT " bytes while it was read"),
+                               _ ("the file grew past the limit of %zu bytes while it was read"),
                                max_bytes);
                   return NULL;
                 }

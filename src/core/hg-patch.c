@@ -50,7 +50,7 @@ hg_patch_decode (const guint8 *data,
   if (length > HG_PATCH_MAX_FILE_BYTES)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("the file is %" G_GSIZE_FORMAT " bytes, more than the limit of %d for a patch"),
+                   _ ("the file is %zu bytes, more than the limit of %d for a patch"),
                    length, HG_PATCH_MAX_FILE_BYTES);
       return FALSE;
     }

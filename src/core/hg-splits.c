@@ -152,7 +152,7 @@ hg_splits_new_from_data (const char *data,
   if (length > HG_SPLITS_MAX_BYTES)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   _ ("split file is %" G_GSIZE_FORMAT " bytes, more than the limit of %d"),
+                   _ ("split file is %zu bytes, more than the limit of %d"),
                    length, HG_SPLITS_MAX_BYTES);
       return NULL;
     }
