@@ -256,11 +256,13 @@ print_summary (const HgEvalReport *report)
       if (i == 0)
         printf ("\n%s\n", _ ("DeepFool minimal perturbation (median over all inputs):"));
       if (d->norm == HG_NORM_LINF)
-        printf ("  %-16s L∞ %.2f/255  (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " flipped)\n",
-                d->model, d->median, d->flipped, d->n);
+        printf ("  %-16s L∞ %.2f/255  ", d->model, d->median);
       else
-        printf ("  %-16s L2 %.4f     (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " flipped)\n",
-                d->model, d->median, d->flipped, d->n);
+        printf ("  %-16s L2 %.4f     ", d->model, d->median);
+      /* Translators: how many of the inputs DeepFool's minimal
+       * perturbation changed the prediction of. */
+      printf (g_dngettext (GETTEXT_PACKAGE, "(%zu of %zu flipped)", "(%zu of %zu flipped)", d->flipped), d->flipped, d->n);
+      printf ("\n");
     }
 
   for (guint i = 0; i < report->detection->len; i++)

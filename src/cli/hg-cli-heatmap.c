@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,12 +41,12 @@ on_progress (gsize    done,
         bar[i] = i < fill ? '=' : i == fill ? '>'
                                             : ' ';
       bar[BAR_WIDTH] = '\0';
-      fprintf (stderr, "\r\033[Ktiles [%s] %3d%%  %zu/%zu  %.1f s", bar, percent, done, total, elapsed);
+      fprintf (stderr, "\r\033[K%s [%s] %3d%%  %zu/%zu  %.1f s", _ ("tiles"), bar, percent, done, total, elapsed);
       fflush (stderr);
     }
   else if (percent / 25 != p->last_percent / 25 || done == total)
     /* Logs of batch jobs get a line per quarter, not a line per batch. */
-    fprintf (stderr, "tiles: %zu/%zu (%d%%), %.1f s\n", done, total, percent, elapsed);
+    fprintf (stderr, _ ("tiles: %zu/%zu (%d%%), %.1f s\n"), done, total, percent, elapsed);
   p->last_percent = percent;
 }
 
@@ -155,98 +156,98 @@ hg_cli_heatmap (int    argc,
   Progress           progress = { 0 };
   GCancellable      *cancellable;
   const GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (.safetensors)", "MODEL" },
-    { "png", 0, 0, G_OPTION_ARG_FILENAME, &png, "Write the slide's overview with the heatmap and a legend", "OUT" },
-    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Write one line per tile: x,y,width,height,probability,label,ground_truth", "OUT" },
-    { "geojson", 0, 0, G_OPTION_ARG_FILENAME, &geojson, "Write the tiles as GeoJSON detections for QuPath", "OUT" },
-    { "tile-size", 0, 0, G_OPTION_ARG_DOUBLE, &tile_size, "Tile side in level-0 pixels [from the model's scale and the slide's µm per pixel]", "PX" },
-    { "level", 0, 0, G_OPTION_ARG_INT, &level, "Pyramid level to read tiles from [the coarsest that keeps the model's resolution]", "N" },
-    { "grid", 0, 0, G_OPTION_ARG_NONE, &grid, "A grid of tiles even on a folder of IDC patches", NULL },
-    { "min-tissue", 0, 0, G_OPTION_ARG_DOUBLE, &min_tissue, "Skip grid tiles with less tissue than this fraction (0 keeps all) [0.1]", "F" },
-    { "colormap", 0, 0, G_OPTION_ARG_STRING, &colormap_name, "PNG colour map: viridis, magma or coolwarm [viridis]", "NAME" },
-    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, "PNG: opacity of the heatmap, 0 to 1 [0.6]", "A" },
-    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "PNG: outline the tiles whose probability is at least T", "T" },
-    { "truth", 0, 0, G_OPTION_ARG_NONE, &truth, "PNG: outline the ground truth, where the slide has one", NULL },
-    { "size", 0, 0, G_OPTION_ARG_INT, &size, "PNG: longest side of the overview, in pixels [2048]", "PX" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Tiles read and classified at a time [128]", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (0: one per core) [0]", "N" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_ ("Model file (.safetensors)"), N_ ("MODEL") },
+    { "png", 0, 0, G_OPTION_ARG_FILENAME, &png, N_ ("Write the slide's overview with the heatmap and a legend"), N_ ("OUT") },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, N_ ("Write one line per tile: x,y,width,height,probability,label,ground_truth"), N_ ("OUT") },
+    { "geojson", 0, 0, G_OPTION_ARG_FILENAME, &geojson, N_ ("Write the tiles as GeoJSON detections for QuPath"), N_ ("OUT") },
+    { "tile-size", 0, 0, G_OPTION_ARG_DOUBLE, &tile_size, N_ ("Tile side in level-0 pixels [from the model's scale and the slide's µm per pixel]"), N_ ("PX") },
+    { "level", 0, 0, G_OPTION_ARG_INT, &level, N_ ("Pyramid level to read tiles from [the coarsest that keeps the model's resolution]"), N_ ("N") },
+    { "grid", 0, 0, G_OPTION_ARG_NONE, &grid, N_ ("A grid of tiles even on a folder of IDC patches"), NULL },
+    { "min-tissue", 0, 0, G_OPTION_ARG_DOUBLE, &min_tissue, N_ ("Skip grid tiles with less tissue than this fraction (0 keeps all) [0.1]"), N_ ("F") },
+    { "colormap", 0, 0, G_OPTION_ARG_STRING, &colormap_name, N_ ("PNG colour map: viridis, magma or coolwarm [viridis]"), N_ ("NAME") },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, N_ ("PNG: opacity of the heatmap, 0 to 1 [0.6]"), N_ ("A") },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, N_ ("PNG: outline the tiles whose probability is at least T"), N_ ("T") },
+    { "truth", 0, 0, G_OPTION_ARG_NONE, &truth, N_ ("PNG: outline the ground truth, where the slide has one"), NULL },
+    { "size", 0, 0, G_OPTION_ARG_INT, &size, N_ ("PNG: longest side of the overview, in pixels [2048]"), N_ ("PX") },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_ ("Tiles read and classified at a time [128]"), N_ ("N") },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_ ("Engine threads (0: one per core) [0]"), N_ ("N") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_ ("No progress on stderr"), NULL },
     { NULL }
   };
 
-  context = g_option_context_new ("SLIDE");
+  context = g_option_context_new (N_ ("SLIDE"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (
       context,
-      "Classifies every tile of a slide with a model and writes the heatmap as a picture, a CSV "
-      "table\nand GeoJSON for QuPath. On a folder of IDC patches there is one tile per patch; on "
-      "other\nslides, tiles cover what the model's input covers at its scale, and tiles of bare "
-      "glass\nare skipped. Prints one JSON line: tiles, timing and, where the slide has ground "
-      "truth,\naccuracy, balanced accuracy and AUC.");
+      _ ("Classifies every tile of a slide with a model and writes the heatmap as a picture, a CSV "
+         "table\nand GeoJSON for QuPath. On a folder of IDC patches there is one tile per patch; on "
+         "other\nslides, tiles cover what the model's input covers at its scale, and tiles of bare "
+         "glass\nare skipped. Prints one JSON line: tiles, timing and, where the slide has ground "
+         "truth,\naccuracy, balanced accuracy and AUC."));
   g_option_context_set_description (context,
-                                    "Example (one slide per job):\n"
-                                    "  histoguard-cli heatmap --model idc-standard.safetensors \\\n"
-                                    "    --png slide.png --csv slide.csv --geojson slide.geojson slide.svs\n"
-                                    "\n"
-                                    "Exit status: 0 done, 1 failed, 2 wrong command line, 130 interrupted.");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                    _ ("Example (one slide per job):\n"
+                                       "  histoguard-cli heatmap --model idc-standard.safetensors \\\n"
+                                       "    --png slide.png --csv slide.csv --geojson slide.geojson slide.svs\n"
+                                       "\n"
+                                       "Exit status: 0 done, 1 failed, 2 wrong command line, 130 interrupted."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!hg_cli_parse (context, COMMAND, &argc, &argv))
     return HG_CLI_EXIT_USAGE;
 
   if (model_path == NULL)
     {
-      hg_cli_error (COMMAND, "--model MODEL is required (see 'histoguard-cli " COMMAND " --help')");
+      hg_cli_error (COMMAND, _ ("--model MODEL is required (see 'histoguard-cli heatmap --help')"));
       return HG_CLI_EXIT_USAGE;
     }
   if (argc != 2)
     {
-      hg_cli_error (COMMAND, argc < 2 ? "no SLIDE given (see 'histoguard-cli " COMMAND " --help')"
-                                      : "one SLIDE at a time (see 'histoguard-cli " COMMAND " --help')");
+      hg_cli_error (COMMAND, "%s", argc < 2 ? _ ("no SLIDE given (see 'histoguard-cli heatmap --help')") : _ ("one SLIDE at a time (see 'histoguard-cli heatmap --help')"));
       return HG_CLI_EXIT_USAGE;
     }
   hg_heatmap_style_init (&style);
   if (colormap_name != NULL && !hg_colormap_from_name (colormap_name, &style.colormap))
     {
-      hg_cli_error (COMMAND, "--colormap must be viridis, magma or coolwarm, not '%s'", colormap_name);
+      hg_cli_error (COMMAND, _ ("--colormap must be viridis, magma or coolwarm, not '%s'"), colormap_name);
       return HG_CLI_EXIT_USAGE;
     }
   if (!(opacity >= 0 && opacity <= 1))
     {
-      hg_cli_error (COMMAND, "--opacity must be from 0 to 1, not %g", opacity);
+      hg_cli_error (COMMAND, _ ("--opacity must be from 0 to 1, not %g"), opacity);
       return HG_CLI_EXIT_USAGE;
     }
   if (!isnan (threshold) && !(threshold >= 0 && threshold <= 1))
     {
-      hg_cli_error (COMMAND, "--threshold must be from 0 to 1, not %g", threshold);
+      hg_cli_error (COMMAND, _ ("--threshold must be from 0 to 1, not %g"), threshold);
       return HG_CLI_EXIT_USAGE;
     }
   if (!(min_tissue >= 0 && min_tissue <= 1))
     {
-      hg_cli_error (COMMAND, "--min-tissue must be from 0 to 1, not %g", min_tissue);
+      hg_cli_error (COMMAND, _ ("--min-tissue must be from 0 to 1, not %g"), min_tissue);
       return HG_CLI_EXIT_USAGE;
     }
   if (tile_size < 0 || !isfinite (tile_size))
     {
-      hg_cli_error (COMMAND, "--tile-size must be a positive number of pixels, not %g", tile_size);
+      hg_cli_error (COMMAND, _ ("--tile-size must be a positive number of pixels, not %g"), tile_size);
       return HG_CLI_EXIT_USAGE;
     }
   if (level < -1)
     {
-      hg_cli_error (COMMAND, "--level must be a pyramid level (0 is the full resolution), not %d", level);
+      hg_cli_error (COMMAND, _ ("--level must be a pyramid level (0 is the full resolution), not %d"), level);
       return HG_CLI_EXIT_USAGE;
     }
   if (size < 64 || size > 16384)
     {
-      hg_cli_error (COMMAND, "--size must be from 64 to 16384 pixels, not %d", size);
+      hg_cli_error (COMMAND, _ ("--size must be from 64 to 16384 pixels, not %d"), size);
       return HG_CLI_EXIT_USAGE;
     }
   if (batch < 1 || batch > 4096)
     {
-      hg_cli_error (COMMAND, "--batch must be from 1 to 4096, not %d", batch);
+      hg_cli_error (COMMAND, _ ("--batch must be from 1 to 4096, not %d"), batch);
       return HG_CLI_EXIT_USAGE;
     }
   if (threads < 0 || threads > 256)
     {
-      hg_cli_error (COMMAND, "--threads must be from 0 (one per core) to 256, not %d", threads);
+      hg_cli_error (COMMAND, _ ("--threads must be from 0 (one per core) to 256, not %d"), threads);
       return HG_CLI_EXIT_USAGE;
     }
   style.opacity = opacity;
@@ -297,7 +298,7 @@ hg_cli_heatmap (int    argc,
         fprintf (stderr, "\n");
       if (g_error_matches (error, HG_ERROR, HG_ERROR_CANCELLED))
         {
-          hg_cli_error (COMMAND, "interrupted: nothing written");
+          hg_cli_error (COMMAND, "%s", _ ("interrupted: nothing written"));
           return HG_CLI_EXIT_INTERRUPTED;
         }
       hg_cli_error (COMMAND, "%s: %s", argv[1], error->message);

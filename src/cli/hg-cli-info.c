@@ -32,7 +32,7 @@ hg_cli_info (int    argc,
     return HG_CLI_EXIT_USAGE;
   if (argc != 2)
     {
-      hg_cli_error ("info", "expected one MODEL file (see 'histoguard-cli info --help')");
+      hg_cli_error ("info", _ ("expected one MODEL file (see 'histoguard-cli info --help')"));
       return HG_CLI_EXIT_USAGE;
     }
 

@@ -69,36 +69,39 @@ hg_cli_predict (int    argc,
   int                threads = 0, h, w, c, k, chunk, status = HG_CLI_EXIT_OK;
   gsize              floats;
   const GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (.safetensors)", "MODEL" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (0: one per core) [0]", "N" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_ ("Model file (.safetensors)"), N_ ("MODEL") },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_ ("Engine threads (0: one per core) [0]"), N_ ("N") },
     { NULL }
   };
 
-  context = g_option_context_new ("IMAGE…");
+  context = g_option_context_new (N_ ("IMAGE…"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                "Classifies patch images (PNG, JPEG or TIFF no larger than the "
-                                "model's input; smaller ones\nare padded with white) and prints "
-                                "one JSON line per image, in order:\n"
-                                "  {\"file\": …, \"label\": …, \"probs\": {class: probability, …}}\n"
-                                "An image that cannot be read is reported on stderr and the exit "
-                                "status is 1.");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                /* Translators: the JSON keys "file", "label" and "probs"
+                                 * are what the command prints; keep them as they are. */
+                                _ ("Classifies patch images (PNG, JPEG or TIFF no larger than the "
+                                   "model's input; smaller ones\nare padded with white) and prints "
+                                   "one JSON line per image, in order:\n"
+                                   "  {\"file\": …, \"label\": …, \"probs\": {class: probability, …}}\n"
+                                   "An image that cannot be read is reported on stderr and the exit "
+                                   "status is 1."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!hg_cli_parse (context, COMMAND, &argc, &argv))
     return HG_CLI_EXIT_USAGE;
   if (model_path == NULL)
     {
-      hg_cli_error (COMMAND, "--model MODEL is required (see 'histoguard-cli " COMMAND " --help')");
+      hg_cli_error (COMMAND, _ ("--model MODEL is required (see 'histoguard-cli predict --help')"));
       return HG_CLI_EXIT_USAGE;
     }
   if (argc < 2)
     {
-      hg_cli_error (COMMAND, "no IMAGE given (see 'histoguard-cli " COMMAND " --help')");
+      hg_cli_error (COMMAND, _ ("no IMAGE given (see 'histoguard-cli predict --help')"));
       return HG_CLI_EXIT_USAGE;
     }
   if (threads < 0 || threads > 256)
     {
-      hg_cli_error (COMMAND, "--threads must be from 0 (one per core) to 256, not %d (see "
-                             "'histoguard-cli " COMMAND " --help')",
+      hg_cli_error (COMMAND, _ ("--threads must be from 0 (one per core) to 256, not %d (see "
+                                "'histoguard-cli predict --help')"),
                     threads);
       return HG_CLI_EXIT_USAGE;
     }
@@ -114,7 +117,7 @@ hg_cli_predict (int    argc,
   k = hg_model_get_n_classes (model);
   if (c != 3)
     {
-      hg_cli_error (COMMAND, "%s takes %d channels; only RGB models (3) classify images",
+      hg_cli_error (COMMAND, _ ("%s takes %d channels; only RGB models (3) classify images"),
                     model_path, c);
       return HG_CLI_EXIT_FAILURE;
     }
@@ -147,7 +150,7 @@ hg_cli_predict (int    argc,
         continue;
       if (!hg_model_predict (ctx, x, n, probs))
         {
-          hg_cli_error (COMMAND, "%s: the model failed to classify the images", model_path);
+          hg_cli_error (COMMAND, _ ("%s: the model failed to classify the images"), model_path);
           return HG_CLI_EXIT_FAILURE;
         }
       hg_softmax (probs, n, k, probs);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
@@ -137,27 +138,28 @@ hg_cli_slide_info (int    argc,
   gboolean           with_properties = FALSE;
   const GOptionEntry entries[] = {
     { "properties", 'p', 0, G_OPTION_ARG_NONE, &with_properties,
-      "Also print every property of the slide", NULL },
+      N_ ("Also print every property of the slide"), NULL },
     { NULL }
   };
 
-  context = g_option_context_new ("SLIDE");
+  context = g_option_context_new (N_ ("SLIDE"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                "Prints what a slide is made of, as JSON: vendor, pyramid levels "
-                                "(width, height, downsample),\nmicrons per pixel, associated "
-                                "images and, for folders of IDC patches, the patch count.\n\n"
-                                "SLIDE is a whole-slide file OpenSlide reads (SVS, NDPI, MRXS, "
-                                "SCN, VMS, BIF, tiled TIFF),\na plain image (PNG, JPEG, TIFF) or "
-                                "a folder of IDC patches.");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                _ ("Prints what a slide is made of, as JSON: vendor, pyramid levels "
+                                   "(width, height, downsample),\nmicrons per pixel, associated "
+                                   "images and, for folders of IDC patches, the patch count.\n\n"
+                                   "SLIDE is a whole-slide file OpenSlide reads (SVS, NDPI, MRXS, "
+                                   "SCN, VMS, BIF, tiled TIFF),\na plain image (PNG, JPEG, TIFF) or "
+                                   "a folder of IDC patches."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
 
   if (!hg_cli_parse (context, COMMAND, &argc, &argv))
     return HG_CLI_EXIT_USAGE;
 
   if (argc != 2)
     {
-      hg_cli_error (COMMAND, "%s (see 'histoguard-cli " COMMAND " --help')",
-                    argc < 2 ? "no SLIDE given" : "give exactly one SLIDE");
+      hg_cli_error (COMMAND, _ ("%s (see 'histoguard-cli slide-info --help')"),
+                    argc < 2 ? _ ("no SLIDE given") : _ ("give exactly one SLIDE"));
       return HG_CLI_EXIT_USAGE;
     }
 

@@ -155,7 +155,7 @@ usage_error (const char *format,
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-  hg_cli_error (COMMAND, "%s (see 'histoguard-cli " COMMAND " --help')", msg);
+  hg_cli_error (COMMAND, _ ("%s (see 'histoguard-cli train --help')"), msg);
   return FALSE;
 }
 
@@ -172,11 +172,11 @@ parse_eps_list (const char *text,
       double v = g_ascii_strtod (g_strstrip (parts[i]), &end);
 
       if (parts[i][0] == '\0' || end == NULL || *end != '\0' || !(v > 0 && v <= 255))
-        return usage_error ("--final-eps: '%s' is not an ε from 1 to 255 (in 1/255)", parts[i]);
+        return usage_error (_ ("--final-eps: '%s' is not an ε from 1 to 255 (in 1/255)"), parts[i]);
       g_array_append_val (list, v);
     }
   if (list->len == 0)
-    return usage_error ("--final-eps: no ε given");
+    return usage_error (_ ("--final-eps: no ε given"));
   *out = g_steal_pointer (&list);
   return TRUE;
 }
@@ -187,66 +187,66 @@ check_arguments (Train *t)
   HgTrainOptions *o = &t->options;
 
   if (t->data == NULL)
-    return usage_error ("--data DIR is required");
+    return usage_error (_ ("--data DIR is required"));
   if (t->out == NULL)
-    return usage_error ("--out MODEL is required");
+    return usage_error (_ ("--out MODEL is required"));
   if (t->epochs < 1 || t->epochs > HG_TRAIN_MAX_EPOCHS)
-    return usage_error ("--epochs must be from 1 to %d, not %d", HG_TRAIN_MAX_EPOCHS, t->epochs);
+    return usage_error (_ ("--epochs must be from 1 to %d, not %d"), HG_TRAIN_MAX_EPOCHS, t->epochs);
   if (t->batch < 2 || t->batch > HG_TRAIN_MAX_BATCH)
-    return usage_error ("--batch must be from 2 to %d, not %d", HG_TRAIN_MAX_BATCH, t->batch);
+    return usage_error (_ ("--batch must be from 2 to %d, not %d"), HG_TRAIN_MAX_BATCH, t->batch);
   if (!(t->lr > 0 && t->lr <= 10))
-    return usage_error ("--lr must be above 0 and at most 10, not %g", t->lr);
+    return usage_error (_ ("--lr must be above 0 and at most 10, not %g"), t->lr);
   if (!(t->min_lr >= 0 && t->min_lr <= t->lr))
-    return usage_error ("--min-lr must be from 0 to --lr (%g), not %g", t->lr, t->min_lr);
+    return usage_error (_ ("--min-lr must be from 0 to --lr (%g), not %g"), t->lr, t->min_lr);
   if (!(t->momentum >= 0 && t->momentum < 1))
-    return usage_error ("--momentum must be in [0, 1), not %g", t->momentum);
+    return usage_error (_ ("--momentum must be in [0, 1), not %g"), t->momentum);
   if (!(t->weight_decay >= 0 && t->weight_decay < 1))
-    return usage_error ("--weight-decay must be in [0, 1), not %g", t->weight_decay);
+    return usage_error (_ ("--weight-decay must be in [0, 1), not %g"), t->weight_decay);
   if (t->seed < 0)
-    return usage_error ("--seed must not be negative, not %" G_GINT64_FORMAT, t->seed);
+    return usage_error (_ ("--seed must not be negative, not %lld"), (long long) t->seed);
   if (!hg_adv_training_from_string (t->adv, &o->adv))
-    return usage_error ("--adv must be none, fgsm, fgsm-rs or pgd, not '%s'", t->adv);
+    return usage_error (_ ("--adv must be none, fgsm, fgsm-rs or pgd, not '%s'"), t->adv);
   if (!(t->eps > 0 && t->eps <= 255))
-    return usage_error ("--eps must be above 0 and at most 255 (in 1/255), not %g", t->eps);
+    return usage_error (_ ("--eps must be above 0 and at most 255 (in 1/255), not %g"), t->eps);
   if (!(t->step >= 0 && t->step <= 255))
-    return usage_error ("--step must be from 0 (automatic) to 255 (in 1/255), not %g", t->step);
+    return usage_error (_ ("--step must be from 0 (automatic) to 255 (in 1/255), not %g"), t->step);
   if (t->steps < 1 || t->steps > 1000)
-    return usage_error ("--steps must be from 1 to 1000, not %d", t->steps);
+    return usage_error (_ ("--steps must be from 1 to 1000, not %d"), t->steps);
   if (!(t->mix == -1 || (t->mix >= 0 && t->mix <= 1)))
-    return usage_error ("--mix must be from 0 to 1, not %g", t->mix);
+    return usage_error (_ ("--mix must be from 0 to 1, not %g"), t->mix);
   if (t->threads < 0 || t->threads > 256)
-    return usage_error ("--threads must be from 0 (one per core) to 256, not %d", t->threads);
+    return usage_error (_ ("--threads must be from 0 (one per core) to 256, not %d"), t->threads);
   if (t->workers < 0 || t->workers > 64)
-    return usage_error ("--workers must be from 0 (one per core) to 64, not %d", t->workers);
+    return usage_error (_ ("--workers must be from 0 (one per core) to 64, not %d"), t->workers);
   if (t->robust_val < -1 || t->robust_val > 1000000)
-    return usage_error ("--robust-val must be from 0 to 1000000, not %d", t->robust_val);
+    return usage_error (_ ("--robust-val must be from 0 to 1000000, not %d"), t->robust_val);
   if (t->robust_val_steps < 1 || t->robust_val_steps > 1000)
-    return usage_error ("--robust-val-steps must be from 1 to 1000, not %d", t->robust_val_steps);
+    return usage_error (_ ("--robust-val-steps must be from 1 to 1000, not %d"), t->robust_val_steps);
   if (!(t->ema >= 0 && t->ema < 1))
-    return usage_error ("--ema must be from 0 (off) to below 1, not %g", t->ema);
+    return usage_error (_ ("--ema must be from 0 (off) to below 1, not %g"), t->ema);
   if (!(t->val_split > 0 && t->val_split < 1))
-    return usage_error ("--val-split must be between 0 and 1, not %g", t->val_split);
+    return usage_error (_ ("--val-split must be between 0 and 1, not %g"), t->val_split);
   if (t->splits != NULL && t->val_split != 0.15)
-    return usage_error ("--val-split only applies without --splits");
+    return usage_error (_ ("--val-split only applies without --splits"));
   if (g_strcmp0 (t->layout, "auto") != 0 && g_strcmp0 (t->layout, "idc") != 0 &&
       g_strcmp0 (t->layout, "folders") != 0)
-    return usage_error ("--layout must be auto, idc or folders, not '%s'", t->layout);
+    return usage_error (_ ("--layout must be auto, idc or folders, not '%s'"), t->layout);
   if (g_strcmp0 (t->on_error, "fail") != 0 && g_strcmp0 (t->on_error, "skip") != 0)
-    return usage_error ("--on-error must be fail or skip, not '%s'", t->on_error);
+    return usage_error (_ ("--on-error must be fail or skip, not '%s'"), t->on_error);
   if (g_strcmp0 (t->optimizer, "sgd") == 0)
     o->optimizer = HG_OPTIMIZER_SGD;
   else if (g_strcmp0 (t->optimizer, "adam") == 0)
     o->optimizer = HG_OPTIMIZER_ADAM;
   else
-    return usage_error ("--optimizer must be sgd or adam, not '%s'", t->optimizer);
+    return usage_error (_ ("--optimizer must be sgd or adam, not '%s'"), t->optimizer);
   if (!hg_lr_schedule_kind_from_string (t->schedule, &o->schedule))
-    return usage_error ("--schedule must be one-cycle, cosine, step or constant, not '%s'", t->schedule);
+    return usage_error (_ ("--schedule must be one-cycle, cosine, step or constant, not '%s'"), t->schedule);
   if (t->select == NULL)
     o->select = o->adv == HG_ADV_NONE ? HG_SELECT_CLEAN : HG_SELECT_MEAN;
   else if (!hg_select_from_string (t->select, &o->select))
-    return usage_error ("--select must be clean, robust or mean, not '%s'", t->select);
+    return usage_error (_ ("--select must be clean, robust or mean, not '%s'"), t->select);
   if (o->select != HG_SELECT_CLEAN && o->adv == HG_ADV_NONE && t->robust_val <= 0)
-    return usage_error ("--select %s needs a robustness check (--robust-val N)", t->select);
+    return usage_error (_ ("--select %s needs a robustness check (--robust-val N)"), t->select);
   if (!parse_eps_list (t->final_eps, &t->final_eps_list))
     return FALSE;
   if (t->stain != NULL)
@@ -256,15 +256,15 @@ check_arguments (Train *t)
       char  *end;
 
       if (g_strv_length (parts) != 2)
-        return usage_error ("--stain must be SCALE,SHIFT (e.g. 0.05,0.02), not '%s'", t->stain);
+        return usage_error (_ ("--stain must be SCALE,SHIFT (e.g. 0.05,0.02), not '%s'"), t->stain);
       for (int i = 0; i < 2; i++)
         {
           v[i] = g_ascii_strtod (parts[i], &end);
           if (parts[i][0] == '\0' || *end != '\0' || !(v[i] >= 0 && v[i] <= 1))
-            return usage_error ("--stain: '%s' is not a number from 0 to 1", parts[i]);
+            return usage_error (_ ("--stain: '%s' is not a number from 0 to 1"), parts[i]);
         }
       if (t->no_stain)
-        return usage_error ("--stain and --no-stain contradict each other");
+        return usage_error (_ ("--stain and --no-stain contradict each other"));
       o->augment_params.stain_scale = (float) v[0];
       o->augment_params.stain_shift = (float) v[1];
     }
@@ -300,9 +300,9 @@ report_problems (HgDataset *ds)
   guint              n = g_strv_length ((char **) problems);
 
   for (guint i = 0; i < n && i < 10; i++)
-    hg_cli_error (COMMAND, "skipped %s", problems[i]);
+    hg_cli_error (COMMAND, _ ("skipped %s"), problems[i]);
   if (n > 10)
-    hg_cli_error (COMMAND, "skipped %u more files", n - 10);
+    hg_cli_error (COMMAND, g_dngettext (GETTEXT_PACKAGE, "skipped %u more file", "skipped %u more files", n - 10), n - 10);
 }
 
 static gboolean
@@ -379,8 +379,12 @@ load_data (Train        *t,
   if ((int) hg_dataset_get_n_classes (all) != hg_model_get_n_classes (model))
     {
       hg_cli_error (COMMAND,
-                    "%s has %u classes but the architecture '%s' has %d (for a built-in "
-                    "architecture, add ':classes=%u' to --arch)",
+                    g_dngettext (GETTEXT_PACKAGE,
+                                 "%s has %u class but the architecture '%s' has %d (for a built-in "
+                                 "architecture, add ':classes=%u' to --arch)",
+                                 "%s has %u classes but the architecture '%s' has %d (for a built-in "
+                                 "architecture, add ':classes=%u' to --arch)",
+                                 hg_dataset_get_n_classes (all)),
                     t->data, hg_dataset_get_n_classes (all), t->arch,
                     hg_model_get_n_classes (model), hg_dataset_get_n_classes (all));
       return FALSE;
@@ -411,12 +415,12 @@ load_data (Train        *t,
 
   if (hg_dataset_get_n_samples (t->train) == 0)
     {
-      hg_cli_error (COMMAND, "no training images: no patient of %s is in the train split", t->data);
+      hg_cli_error (COMMAND, _ ("no training images: no patient of %s is in the train split"), t->data);
       return FALSE;
     }
   if (hg_dataset_get_n_samples (t->val) == 0)
     {
-      hg_cli_error (COMMAND, "no validation images: no patient of %s is in the val split", t->data);
+      hg_cli_error (COMMAND, _ ("no validation images: no patient of %s is in the val split"), t->data);
       return FALSE;
     }
 
@@ -482,12 +486,13 @@ on_batch (int      epoch,
         bar[i] = i < fill ? '=' : i == fill ? '>'
                                             : ' ';
       bar[30] = '\0';
-      fprintf (stderr, "\r\033[Kepoch %d/%d [%s] %3d%%  loss %.4f  %s  ETA %s", epoch,
+      fprintf (stderr, "\r\033[K");
+      fprintf (stderr, _ ("epoch %d/%d [%s] %3d%%  loss %.4f  %s  ETA %s"), epoch,
                t->options.epochs, bar, 100 * batch / n_batches, loss, el, eta);
       fflush (stderr);
     }
   else if (batch == n_batches / 2)
-    fprintf (stderr, "epoch %d/%d: batch %d/%d, loss %.4f, %.0f s\n", epoch, t->options.epochs,
+    fprintf (stderr, _ ("epoch %d/%d: batch %d/%d, loss %.4f, %.0f s\n"), epoch, t->options.epochs,
              batch, n_batches, loss, elapsed);
 }
 
@@ -522,12 +527,12 @@ on_epoch (const HgEpochReport *r,
 
   if (r->overfit)
     hg_cli_error (COMMAND,
-                  "epoch %d: PGD balanced accuracy on validation fell to %.3f (FGSM %.3f) from "
-                  "its best; the single-step attack no longer finds what multi-step PGD finds. "
-                  "%s",
+                  _ ("epoch %d: PGD balanced accuracy on validation fell to %.3f (FGSM %.3f) from "
+                     "its best; the single-step attack no longer finds what multi-step PGD finds. "
+                     "%s"),
                   r->epoch, r->val_pgd_ba, r->val_fgsm_ba,
-                  t->options.stop_on_overfit ? "Stopping; the best epoch before it is kept."
-                                             : "This epoch is not eligible as the best.");
+                  t->options.stop_on_overfit ? _ ("Stopping; the best epoch before it is kept.")
+                                             : _ ("This epoch is not eligible as the best."));
 }
 
 /* ---- Saving ------------------------------------------------------------- */
@@ -702,41 +707,41 @@ hg_cli_train (int    argc,
   double               train_seconds, eval_seconds = 0;
   gboolean             ok;
   const GOptionEntry   entries[] = {
-      { "data", 0, 0, G_OPTION_ARG_FILENAME, &t.data, "Folder of patches: IDC layout or <class>/<image>", "DIR" },
-      { "splits", 0, 0, G_OPTION_ARG_FILENAME, &t.splits, "Patient split file (patient<TAB>split: train, val, test)", "FILE" },
-      { "val-split", 0, 0, G_OPTION_ARG_DOUBLE, &t.val_split, "Without --splits: fraction of patients (or images) for validation [0.15]", "F" },
-      { "layout", 0, 0, G_OPTION_ARG_STRING, &t.layout, "auto, idc or folders [auto]", "NAME" },
-      { "on-error", 0, 0, G_OPTION_ARG_STRING, &t.on_error, "An unusable image: fail or skip (reported) [fail]", "WHAT" },
-      { "arch", 0, 0, G_OPTION_ARG_STRING, &t.arch, "Built-in architecture (cnn, densenet, resnet, with :options) or a JSON file [cnn]", "NAME|FILE" },
-      { "epochs", 0, 0, G_OPTION_ARG_INT, &t.epochs, "Epochs [10]", "N" },
-      { "batch", 0, 0, G_OPTION_ARG_INT, &t.batch, "Batch size [128]", "B" },
-      { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &t.lr, "Peak learning rate [0.05]", "LR" },
-      { "min-lr", 0, 0, G_OPTION_ARG_DOUBLE, &t.min_lr, "Learning rate at the end [0]", "LR" },
-      { "schedule", 0, 0, G_OPTION_ARG_STRING, &t.schedule, "one-cycle, cosine, step or constant [one-cycle]", "NAME" },
-      { "optimizer", 0, 0, G_OPTION_ARG_STRING, &t.optimizer, "sgd (Nesterov momentum) or adam (AdamW) [sgd]", "NAME" },
-      { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &t.momentum, "SGD momentum [0.9]", "M" },
-      { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &t.weight_decay, "Weight decay of conv and dense weights [5e-4]", "WD" },
-      { "seed", 0, 0, G_OPTION_ARG_INT64, &t.seed, "Seed of initialisation, shuffling, augmentation and attacks [1]", "S" },
-      { "no-augment", 0, 0, G_OPTION_ARG_NONE, &t.no_augment, "No flips, rotations or stain jitter", NULL },
-      { "no-stain", 0, 0, G_OPTION_ARG_NONE, &t.no_stain, "Flips and rotations, but no stain jitter", NULL },
-      { "stain", 0, 0, G_OPTION_ARG_STRING, &t.stain, "H&E stain jitter: relative scale and optical-density shift of each stain [0.05,0.02]", "SCALE,SHIFT" },
-      { "balance", 0, 0, G_OPTION_ARG_NONE, &t.balance, "Weigh the loss so that every class counts equally", NULL },
-      { "adv", 0, 0, G_OPTION_ARG_STRING, &t.adv, "Adversarial training: none, fgsm, fgsm-rs or pgd [none]", "KIND" },
-      { "eps", 0, 0, G_OPTION_ARG_DOUBLE, &t.eps, "Training ε, in 1/255 [4]", "E" },
-      { "steps", 0, 0, G_OPTION_ARG_INT, &t.steps, "PGD steps [5]", "K" },
-      { "step", 0, 0, G_OPTION_ARG_DOUBLE, &t.step, "Attack step in 1/255 [2.5·ε/K for pgd, 1.25·ε for fgsm-rs]", "A" },
-      { "mix", 0, 0, G_OPTION_ARG_DOUBLE, &t.mix, "Adversarial fraction of each batch [0.5 for fgsm, else 1]", "F" },
-      { "robust-val", 0, 0, G_OPTION_ARG_INT, &t.robust_val, "Validation images attacked after each epoch [512 with --adv, else 0]", "N" },
-      { "robust-val-steps", 0, 0, G_OPTION_ARG_INT, &t.robust_val_steps, "PGD steps of that check [10]", "K" },
-      { "select", 0, 0, G_OPTION_ARG_STRING, &t.select, "Best epoch by validation BA: clean, robust (PGD) or mean [clean; mean with --adv]", "WHAT" },
-      { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &t.ema, "Validate and keep an exponential moving average of the weights with this decay per step (e.g. 0.99) [0: off]", "DECAY" },
-      { "keep-overfit", 0, 0, G_OPTION_ARG_NONE, &t.keep_overfit, "Do not stop on catastrophic overfitting", NULL },
-      { "final-eval", 0, 0, G_OPTION_ARG_NONE, &t.final_eval, "Evaluate the kept model on val and test: clean, FGSM, PGD-20", NULL },
-      { "final-eps", 0, 0, G_OPTION_ARG_STRING, &t.final_eps, "ε of that evaluation, comma-separated [4,8]", "LIST" },
-      { "threads", 0, 0, G_OPTION_ARG_INT, &t.threads, "Engine threads (0: one per core; 1: bit-reproducible) [0]", "N" },
-      { "workers", 0, 0, G_OPTION_ARG_INT, &t.workers, "Image decoding threads (0: one per core) [0]", "N" },
-      { "out", 'o', 0, G_OPTION_ARG_FILENAME, &t.out, "Model file to write (the best epoch, atomically)", "MODEL" },
-      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &t.quiet, "No progress, only epoch lines", NULL },
+      { "data", 0, 0, G_OPTION_ARG_FILENAME, &t.data, N_ ("Folder of patches: IDC layout or <class>/<image>"), N_ ("DIR") },
+      { "splits", 0, 0, G_OPTION_ARG_FILENAME, &t.splits, N_ ("Patient split file (patient<TAB>split: train, val, test)"), N_ ("FILE") },
+      { "val-split", 0, 0, G_OPTION_ARG_DOUBLE, &t.val_split, N_ ("Without --splits: fraction of patients (or images) for validation [0.15]"), N_ ("F") },
+      { "layout", 0, 0, G_OPTION_ARG_STRING, &t.layout, N_ ("auto, idc or folders [auto]"), N_ ("NAME") },
+      { "on-error", 0, 0, G_OPTION_ARG_STRING, &t.on_error, N_ ("An unusable image: fail or skip (reported) [fail]"), N_ ("WHAT") },
+      { "arch", 0, 0, G_OPTION_ARG_STRING, &t.arch, N_ ("Built-in architecture (cnn, densenet, resnet, with :options) or a JSON file [cnn]"), N_ ("NAME|FILE") },
+      { "epochs", 0, 0, G_OPTION_ARG_INT, &t.epochs, N_ ("Epochs [10]"), N_ ("N") },
+      { "batch", 0, 0, G_OPTION_ARG_INT, &t.batch, N_ ("Batch size [128]"), N_ ("B") },
+      { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &t.lr, N_ ("Peak learning rate [0.05]"), N_ ("LR") },
+      { "min-lr", 0, 0, G_OPTION_ARG_DOUBLE, &t.min_lr, N_ ("Learning rate at the end [0]"), N_ ("LR") },
+      { "schedule", 0, 0, G_OPTION_ARG_STRING, &t.schedule, N_ ("one-cycle, cosine, step or constant [one-cycle]"), N_ ("NAME") },
+      { "optimizer", 0, 0, G_OPTION_ARG_STRING, &t.optimizer, N_ ("sgd (Nesterov momentum) or adam (AdamW) [sgd]"), N_ ("NAME") },
+      { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &t.momentum, N_ ("SGD momentum [0.9]"), N_ ("M") },
+      { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &t.weight_decay, N_ ("Weight decay of conv and dense weights [5e-4]"), N_ ("WD") },
+      { "seed", 0, 0, G_OPTION_ARG_INT64, &t.seed, N_ ("Seed of initialisation, shuffling, augmentation and attacks [1]"), N_ ("S") },
+      { "no-augment", 0, 0, G_OPTION_ARG_NONE, &t.no_augment, N_ ("No flips, rotations or stain jitter"), NULL },
+      { "no-stain", 0, 0, G_OPTION_ARG_NONE, &t.no_stain, N_ ("Flips and rotations, but no stain jitter"), NULL },
+      { "stain", 0, 0, G_OPTION_ARG_STRING, &t.stain, N_ ("H&E stain jitter: relative scale and optical-density shift of each stain [0.05,0.02]"), N_ ("SCALE,SHIFT") },
+      { "balance", 0, 0, G_OPTION_ARG_NONE, &t.balance, N_ ("Weigh the loss so that every class counts equally"), NULL },
+      { "adv", 0, 0, G_OPTION_ARG_STRING, &t.adv, N_ ("Adversarial training: none, fgsm, fgsm-rs or pgd [none]"), N_ ("KIND") },
+      { "eps", 0, 0, G_OPTION_ARG_DOUBLE, &t.eps, N_ ("Training ε, in 1/255 [4]"), N_ ("E") },
+      { "steps", 0, 0, G_OPTION_ARG_INT, &t.steps, N_ ("PGD steps [5]"), N_ ("K") },
+      { "step", 0, 0, G_OPTION_ARG_DOUBLE, &t.step, N_ ("Attack step in 1/255 [2.5·ε/K for pgd, 1.25·ε for fgsm-rs]"), N_ ("A") },
+      { "mix", 0, 0, G_OPTION_ARG_DOUBLE, &t.mix, N_ ("Adversarial fraction of each batch [0.5 for fgsm, else 1]"), N_ ("F") },
+      { "robust-val", 0, 0, G_OPTION_ARG_INT, &t.robust_val, N_ ("Validation images attacked after each epoch [512 with --adv, else 0]"), N_ ("N") },
+      { "robust-val-steps", 0, 0, G_OPTION_ARG_INT, &t.robust_val_steps, N_ ("PGD steps of that check [10]"), N_ ("K") },
+      { "select", 0, 0, G_OPTION_ARG_STRING, &t.select, N_ ("Best epoch by validation BA: clean, robust (PGD) or mean [clean; mean with --adv]"), N_ ("WHAT") },
+      { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &t.ema, N_ ("Validate and keep an exponential moving average of the weights with this decay per step (e.g. 0.99) [0: off]"), N_ ("DECAY") },
+      { "keep-overfit", 0, 0, G_OPTION_ARG_NONE, &t.keep_overfit, N_ ("Do not stop on catastrophic overfitting"), NULL },
+      { "final-eval", 0, 0, G_OPTION_ARG_NONE, &t.final_eval, N_ ("Evaluate the kept model on val and test: clean, FGSM, PGD-20"), NULL },
+      { "final-eps", 0, 0, G_OPTION_ARG_STRING, &t.final_eps, N_ ("ε of that evaluation, comma-separated [4,8]"), N_ ("LIST") },
+      { "threads", 0, 0, G_OPTION_ARG_INT, &t.threads, N_ ("Engine threads (0: one per core; 1: bit-reproducible) [0]"), N_ ("N") },
+      { "workers", 0, 0, G_OPTION_ARG_INT, &t.workers, N_ ("Image decoding threads (0: one per core) [0]"), N_ ("N") },
+      { "out", 'o', 0, G_OPTION_ARG_FILENAME, &t.out, N_ ("Model file to write (the best epoch, atomically)"), N_ ("MODEL") },
+      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &t.quiet, N_ ("No progress, only epoch lines"), NULL },
       { NULL }
   };
 
@@ -757,26 +762,27 @@ hg_cli_train (int    argc,
   t.val_split = 0.15;
 
   context = g_option_context_new (NULL);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                "Trains a classifier of patches with Histoguard's own engine, keeping "
-                                "the epoch with the best\nvalidation balanced accuracy in MODEL "
-                                "(written atomically at each new best, so Ctrl-C\nleaves the last "
-                                "good model intact).\n\n"
-                                "Example:\n"
-                                "  histoguard-cli train --data ../shared/data/idc/patches \\\n"
-                                "    --splits ../shared/data/idc/splits.tsv --epochs 20 --adv pgd "
-                                "--eps 4 --steps 5 \\\n    --out idc-robust.safetensors");
+                                _ ("Trains a classifier of patches with Histoguard's own engine, keeping "
+                                   "the epoch with the best\nvalidation balanced accuracy in MODEL "
+                                   "(written atomically at each new best, so Ctrl-C\nleaves the last "
+                                   "good model intact).\n\n"
+                                   "Example:\n"
+                                   "  histoguard-cli train --data ../shared/data/idc/patches \\\n"
+                                   "    --splits ../shared/data/idc/splits.tsv --epochs 20 --adv pgd "
+                                   "--eps 4 --steps 5 \\\n    --out idc-robust.safetensors"));
   g_option_context_set_description (context,
-                                    "ε and attack steps are in units of 1/255 on [0,1] pixels. "
-                                    "With --threads 1 a seed gives the same model bit for bit.\n"
-                                    "Exit status: 0 done, 1 failed, 2 wrong command line, "
-                                    "130 interrupted (the best model so far is kept).");
-  g_option_context_add_main_entries (context, entries, NULL);
+                                    _ ("ε and attack steps are in units of 1/255 on [0,1] pixels. "
+                                       "With --threads 1 a seed gives the same model bit for bit.\n"
+                                       "Exit status: 0 done, 1 failed, 2 wrong command line, "
+                                       "130 interrupted (the best model so far is kept)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!hg_cli_parse (context, COMMAND, &argc, &argv))
     return HG_CLI_EXIT_USAGE;
   if (argc > 1)
     {
-      usage_error ("unexpected argument '%s'", argv[1]);
+      usage_error (_ ("unexpected argument '%s'"), argv[1]);
       return HG_CLI_EXIT_USAGE;
     }
   if (t.layout == NULL)
@@ -800,7 +806,7 @@ hg_cli_train (int    argc,
   model = hg_model_new_from_arch (t.arch, (guint64) t.seed, &error);
   if (model == NULL)
     {
-      usage_error ("--arch: %s", error->message);
+      usage_error (_ ("--arch: %s"), error->message);
       return HG_CLI_EXIT_USAGE;
     }
 
@@ -810,11 +816,22 @@ hg_cli_train (int    argc,
     return g_cancellable_is_cancelled (cancellable) ? HG_CLI_EXIT_INTERRUPTED : HG_CLI_EXIT_FAILURE;
 
   if (!t.quiet)
-    fprintf (stderr, "training %s (%" G_GSIZE_FORMAT " parameters) on %u images of %u patients, "
-                     "validating on %u; %d engine threads\n",
-             hg_model_get_arch_name (model), hg_model_get_n_params (model),
-             hg_dataset_get_n_samples (t.train), hg_dataset_get_n_patients (t.train),
-             hg_dataset_get_n_samples (t.val), hg_threads_get_n_workers ());
+    {
+      gsize            n_params = hg_model_get_n_params (model);
+      guint            n_images = hg_dataset_get_n_samples (t.train);
+      guint            n_patients = hg_dataset_get_n_patients (t.train);
+      int              n_threads = hg_threads_get_n_workers ();
+      g_autofree char *params = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%zu parameter", "%zu parameters", n_params), n_params);
+      g_autofree char *images = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "on %u image", "on %u images", n_images), n_images);
+      g_autofree char *patients = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "of %u patient", "of %u patients", n_patients), n_patients);
+      g_autofree char *threads = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d engine thread", "%d engine threads", n_threads), n_threads);
+
+      /* Translators: "training cnn (20000 parameters) on 900 images of 12
+       * patients, validating on 150; 2 engine threads": the architecture,
+       * the phrases above in turn, and the number of validation images. */
+      fprintf (stderr, _ ("training %s (%s) %s %s, validating on %u; %s\n"), hg_model_get_arch_name (model),
+               params, images, patients, hg_dataset_get_n_samples (t.val), threads);
+    }
 
   trainer = hg_trainer_new (model, t.train, t.val, &t.options, &error);
   if (trainer == NULL)
@@ -840,12 +857,12 @@ hg_cli_train (int    argc,
       if (!interrupted)
         hg_cli_error (COMMAND, "%s", error->message);
       if (best != NULL)
-        hg_cli_error (COMMAND, "%s; %s holds epoch %d (validation balanced accuracy %.3f)",
-                      interrupted ? "interrupted" : "stopped", t.out, best->epoch,
+        hg_cli_error (COMMAND, _ ("%s; %s holds epoch %d (validation balanced accuracy %.3f)"),
+                      interrupted ? _ ("interrupted") : _ ("stopped"), t.out, best->epoch,
                       best->val.balanced_accuracy);
       else
-        hg_cli_error (COMMAND, "%s before the first epoch ended; nothing was written",
-                      interrupted ? "interrupted" : "stopped");
+        hg_cli_error (COMMAND, _ ("%s before the first epoch ended; nothing was written"),
+                      interrupted ? _ ("interrupted") : _ ("stopped"));
       return interrupted ? HG_CLI_EXIT_INTERRUPTED : HG_CLI_EXIT_FAILURE;
     }
 
@@ -869,7 +886,7 @@ hg_cli_train (int    argc,
       g_autoptr (JsonNode) test_node = NULL;
 
       if (!t.quiet)
-        fprintf (stderr, "evaluating epoch %d on val and test: clean, FGSM, PGD-%d at ε %s…\n",
+        fprintf (stderr, _ ("evaluating epoch %d on val and test: clean, FGSM, PGD-%d at ε %s…\n"),
                  best->epoch, FINAL_PGD_STEPS, t.final_eps);
       val_node = evaluate_split (&t, best_model, t.val, cancellable, &error);
       if (val_node != NULL && hg_dataset_get_n_samples (t.test) > 0)

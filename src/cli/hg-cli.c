@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -36,7 +38,7 @@ hg_cli_parse (GOptionContext *context,
 
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      hg_cli_error (command, "%s (see 'histoguard-cli %s --help')", error->message, command);
+      hg_cli_error (command, _ ("%s (see 'histoguard-cli %s --help')"), error->message, command);
       return FALSE;
     }
 
@@ -58,9 +60,9 @@ on_interrupt (gpointer user_data)
     {
       /* A second Ctrl-C: stop now. Files are written atomically, so what
        * is on disk is whole either way. */
-      static const char msg[] = "\nhistoguard-cli: interrupted again, exiting now\n";
+      g_autofree char *msg = g_strdup_printf ("\nhistoguard-cli: %s\n", _ ("interrupted again, exiting now"));
 
-      if (write (STDERR_FILENO, msg, sizeof msg - 1) < 0)
+      if (write (STDERR_FILENO, msg, strlen (msg)) < 0)
         {
         }
       _exit (HG_CLI_EXIT_INTERRUPTED);

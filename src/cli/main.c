@@ -11,34 +11,30 @@
 #include "hg-cli.h"
 
 static const HgCliCommand commands[] = {
-  { "attack", "Craft an adversarial version of one patch and show what it does", hg_cli_attack },
-  { "eval", "Measure robustness: models × defences × attacks × ε, with intervals", hg_cli_eval },
-  { "heatmap", "Classify every tile of a slide: heatmap picture, CSV and GeoJSON", hg_cli_heatmap },
-  { "info", "Print what a model file holds, as JSON", hg_cli_info },
-  { "predict", "Classify patch images with a model, one JSON line each", hg_cli_predict },
-  { "slide-info", "Describe a slide: levels, microns per pixel, associated images", hg_cli_slide_info },
-  { "train", "Train a classifier on patches, optionally adversarially", hg_cli_train },
+  { "attack", N_ ("Craft an adversarial version of one patch and show what it does"), hg_cli_attack },
+  { "eval", N_ ("Measure robustness: models × defences × attacks × ε, with intervals"), hg_cli_eval },
+  { "heatmap", N_ ("Classify every tile of a slide: heatmap picture, CSV and GeoJSON"), hg_cli_heatmap },
+  { "info", N_ ("Print what a model file holds, as JSON"), hg_cli_info },
+  { "predict", N_ ("Classify patch images with a model, one JSON line each"), hg_cli_predict },
+  { "slide-info", N_ ("Describe a slide: levels, microns per pixel, associated images"), hg_cli_slide_info },
+  { "train", N_ ("Train a classifier on patches, optionally adversarially"), hg_cli_train },
   { NULL, NULL, NULL },
 };
 
 static void
 print_help (FILE *out)
 {
-  fprintf (out,
-           "Usage: histoguard-cli COMMAND [OPTION…]\n"
-           "\n"
-           "Batch work for Histoguard: models, attacks, defences and slides.\n"
-           "\n"
-           "Commands:\n");
+  fprintf (out, "%s\n\n%s\n\n%s\n",
+           _ ("Usage: histoguard-cli COMMAND [OPTION…]"),
+           _ ("Batch work for Histoguard: models, attacks, defences and slides."),
+           _ ("Commands:"));
   for (const HgCliCommand *c = commands; c->name != NULL; c++)
-    fprintf (out, "  %-12s %s\n", c->name, c->summary);
-  fprintf (out,
-           "\n"
-           "Options:\n"
-           "  -h, --help     Show this help\n"
-           "  --version      Show the version\n"
-           "\n"
-           "Run 'histoguard-cli COMMAND --help' for a command's options.\n");
+    fprintf (out, "  %-12s %s\n", c->name, _ (c->summary));
+  fprintf (out, "\n%s\n  %-14s %s\n  %-14s %s\n\n%s\n",
+           _ ("Options:"),
+           "-h, --help", _ ("Show this help"),
+           "--version", _ ("Show the version"),
+           _ ("Run 'histoguard-cli COMMAND --help' for a command's options."));
 }
 
 int
@@ -75,7 +71,7 @@ main (int   argc,
 
   if (name[0] == '-')
     {
-      hg_cli_error (NULL, "unknown option '%s' (see 'histoguard-cli --help')", name);
+      hg_cli_error (NULL, _ ("unknown option '%s' (see 'histoguard-cli --help')"), name);
       return HG_CLI_EXIT_USAGE;
     }
 
@@ -83,6 +79,6 @@ main (int   argc,
     if (strcmp (c->name, name) == 0)
       return c->run (argc - 1, argv + 1);
 
-  hg_cli_error (NULL, "unknown command '%s' (see 'histoguard-cli --help')", name);
+  hg_cli_error (NULL, _ ("unknown command '%s' (see 'histoguard-cli --help')"), name);
   return HG_CLI_EXIT_USAGE;
 }
