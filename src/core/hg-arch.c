@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,7 @@ read_int (NodeReader *r,
     {
       if (fallback < min)
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "architecture: %s has no \"%s\"",
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("architecture: %s has no \"%s\""),
                        r->what, key);
           return FALSE;
         }
@@ -173,7 +174,7 @@ read_int (NodeReader *r,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: \"%s\" must be an integer", r->what, key);
+                   _ ("architecture: %s: \"%s\" must be an integer"), r->what, key);
       return FALSE;
     }
 
@@ -181,9 +182,8 @@ read_int (NodeReader *r,
   if (v < min || v > max)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: \"%s\" is %" G_GINT64_FORMAT ", not in [%" G_GINT64_FORMAT
-                   ", %" G_GINT64_FORMAT "]",
-                   r->what, key, v, min, max);
+                   _ ("architecture: %s: \"%s\" is %lld, not in [%lld, %lld]"),
+                   r->what, key, (long long) v, (long long) min, (long long) max);
       return FALSE;
     }
 
@@ -214,7 +214,7 @@ read_float (NodeReader *r,
                                         json_node_get_value_type (node) != G_TYPE_INT64))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: \"%s\" must be a number", r->what, key);
+                   _ ("architecture: %s: \"%s\" must be a number"), r->what, key);
       return FALSE;
     }
 
@@ -222,7 +222,7 @@ read_float (NodeReader *r,
   if (!isfinite (v) || v < min || v > max || (!max_inclusive && v == max))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: \"%s\" is %g, not in [%g, %g%c", r->what, key, v, min, max,
+                   _ ("architecture: %s: \"%s\" is %g, not in [%g, %g%c"), r->what, key, v, min, max,
                    max_inclusive ? ']' : ')');
       return FALSE;
     }
@@ -249,7 +249,7 @@ read_bool (NodeReader *r,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: \"%s\" must be true or false", r->what, key);
+                   _ ("architecture: %s: \"%s\" must be true or false"), r->what, key);
       return FALSE;
     }
 
@@ -300,7 +300,7 @@ check_keys (NodeReader *r,
       if (!known)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "architecture: %s: unknown key \"%s\" for op \"%s\"", r->what, key,
+                       _ ("architecture: %s: unknown key \"%s\" for op \"%s\""), r->what, key,
                        op_names[op]);
           return FALSE;
         }
@@ -323,7 +323,7 @@ window_output (NodeReader *r,
   if (span < 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: kernel %d does not fit an input of %d with padding %d",
+                   _ ("architecture: %s: kernel %d does not fit an input of %d with padding %d"),
                    r->what, kernel, in, padding);
       return FALSE;
     }
@@ -342,7 +342,7 @@ check_activation (NodeReader *r,
   if (s.h < 1 || s.w < 1 || s.c < 1 || s.c > MAX_CHANNELS * 64 || n > MAX_ACTIVATION)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "architecture: %s: output %d×%d×%d is empty or too large", r->what, s.h, s.w,
+                   _ ("architecture: %s: output %d×%d×%d is empty or too large"), r->what, s.h, s.w,
                    s.c);
       return FALSE;
     }
@@ -404,14 +404,14 @@ parse_node (HgArch     *arch,
   if (name == NULL || !valid_name (name))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: node %d needs a \"name\" of 1–%d letters, digits, '_', '-' or '.'",
+                   _ ("architecture: node %d needs a \"name\" of 1–%d letters, digits, '_', '-' or '.'"),
                    index, MAX_NAME);
       return FALSE;
     }
   if (find_node (arch, index, name) >= 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: node %d: the name '%s' is used twice", index, name);
+                   _ ("architecture: node %d: the name '%s' is used twice"), index, name);
       return FALSE;
     }
   node->name = g_strdup (name);
@@ -422,7 +422,7 @@ parse_node (HgArch     *arch,
   op_name = json_object_get_string_member_with_default (obj, "op", NULL);
   if (op_name == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "architecture: %s has no \"op\"", what);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("architecture: %s has no \"op\""), what);
       return FALSE;
     }
   for (op = 1; op < HG_N_OPS; op++)
@@ -430,7 +430,7 @@ parse_node (HgArch     *arch,
       break;
   if (op == HG_N_OPS)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "architecture: %s: unknown op '%s'",
+      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("architecture: %s: unknown op '%s'"),
                    what, op_name);
       return FALSE;
     }
@@ -456,7 +456,7 @@ parse_node (HgArch     *arch,
           n > MAX_INPUTS)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "architecture: %s: \"inputs\" must be a list of 1–%d node names", what,
+                       _ ("architecture: %s: \"inputs\" must be a list of 1–%d node names"), what,
                        MAX_INPUTS);
           return FALSE;
         }
@@ -470,7 +470,7 @@ parse_node (HgArch     *arch,
           if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "architecture: %s: input %u is not a node name", what, i);
+                           _ ("architecture: %s: input %u is not a node name"), what, i);
               return FALSE;
             }
           in_name = json_node_get_string (e);
@@ -478,7 +478,7 @@ parse_node (HgArch     *arch,
           if (node->inputs[i] < 0)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "architecture: %s: input '%s' is not an earlier node", what, in_name);
+                           _ ("architecture: %s: input '%s' is not an earlier node"), what, in_name);
               return FALSE;
             }
         }
@@ -487,8 +487,8 @@ parse_node (HgArch     *arch,
   if ((op == HG_OP_CONCAT || op == HG_OP_ADD) ? node->n_inputs < 2 : node->n_inputs != 1)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: %s: op '%s' takes %s, not %d", what, op_name,
-                   (op == HG_OP_CONCAT || op == HG_OP_ADD) ? "two or more inputs" : "one input",
+                   _ ("architecture: %s: op '%s' takes %s, not %d"), what, op_name,
+                   (op == HG_OP_CONCAT || op == HG_OP_ADD) ? _ ("two or more inputs") : _ ("one input"),
                    node->n_inputs);
       return FALSE;
     }
@@ -515,7 +515,7 @@ parse_node (HgArch     *arch,
         if (in.c > MAX_CHANNELS)
           {
             g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                         "architecture: %s: %d input channels exceed %d", what, in.c, MAX_CHANNELS);
+                         _ ("architecture: %s: %d input channels exceed %d"), what, in.c, MAX_CHANNELS);
             return FALSE;
           }
         {
@@ -525,9 +525,9 @@ parse_node (HgArch     *arch,
           if (im2col > MAX_IM2COL)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                           "architecture: %s: a %d×%d convolution of %d channels over rows of %d "
-                           "pixels needs %" G_GSIZE_FORMAT " floats of scratch memory per thread "
-                           "(the limit is %" G_GSIZE_FORMAT ")",
+                           _ ("architecture: %s: a %d×%d convolution of %d channels over rows of %d "
+                              "pixels needs %zu floats of scratch memory per thread "
+                              "(the limit is %zu)"),
                            what, p->kernel, p->kernel, in.c, node->shape.w, im2col,
                            (gsize) MAX_IM2COL);
               return FALSE;
@@ -538,7 +538,7 @@ parse_node (HgArch     *arch,
         dims[2] = dims[3] = p->kernel;
         if ((gsize) dims[0] * dims[1] * dims[2] * dims[3] > MAX_PARAMS)
           {
-            g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "architecture: %s: weights too large",
+            g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("architecture: %s: weights too large"),
                          what);
             return FALSE;
           }
@@ -607,7 +607,7 @@ parse_node (HgArch     *arch,
         if (n_in * (gsize) p->units > MAX_PARAMS)
           {
             g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                         "architecture: %s: %" G_GSIZE_FORMAT "×%d weights are too many", what,
+                         _ ("architecture: %s: %zu×%d weights are too many"), what,
                          n_in, p->units);
             return FALSE;
           }
@@ -642,7 +642,7 @@ parse_node (HgArch     *arch,
           if (s.h != in.h || s.w != in.w)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "architecture: %s: input '%s' is %d×%d, not %d×%d like '%s'", what,
+                           _ ("architecture: %s: input '%s' is %d×%d, not %d×%d like '%s'"), what,
                            arch->nodes[node->inputs[i]].name, s.h, s.w, in.h, in.w,
                            arch->nodes[node->inputs[0]].name);
               return FALSE;
@@ -651,7 +651,7 @@ parse_node (HgArch     *arch,
           if (node->shape.c > MAX_CHANNELS)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                           "architecture: %s: more than %d channels", what, MAX_CHANNELS);
+                           _ ("architecture: %s: more than %d channels"), what, MAX_CHANNELS);
               return FALSE;
             }
         }
@@ -665,7 +665,7 @@ parse_node (HgArch     *arch,
           if (s.h != in.h || s.w != in.w || s.c != in.c)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "architecture: %s: input '%s' is %d×%d×%d, not %d×%d×%d like '%s'", what,
+                           _ ("architecture: %s: input '%s' is %d×%d×%d, not %d×%d×%d like '%s'"), what,
                            arch->nodes[node->inputs[i]].name, s.h, s.w, s.c, in.h, in.w, in.c,
                            arch->nodes[node->inputs[0]].name);
               return FALSE;
@@ -685,7 +685,7 @@ parse_node (HgArch     *arch,
   if (arch->n_params > MAX_PARAMS || arch->n_buffers > MAX_PARAMS)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "architecture: more than %" G_GSIZE_FORMAT " parameters", (gsize) MAX_PARAMS);
+                   _ ("architecture: more than %zu parameters"), (gsize) MAX_PARAMS);
       return FALSE;
     }
 
@@ -803,7 +803,7 @@ hg_arch_new_from_json (const char *json,
   if (length > MAX_JSON_LENGTH)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "architecture: description of %" G_GSIZE_FORMAT " bytes exceeds %" G_GSIZE_FORMAT,
+                   _ ("architecture: description of %zu bytes exceeds %zu"),
                    length, MAX_JSON_LENGTH);
       return NULL;
     }
@@ -814,7 +814,7 @@ hg_arch_new_from_json (const char *json,
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: the description must be a JSON object");
+                   _ ("architecture: the description must be a JSON object"));
       return NULL;
     }
   obj = json_node_get_object (root);
@@ -827,7 +827,7 @@ hg_arch_new_from_json (const char *json,
           strcmp (l->data, "nodes") != 0 && strcmp (l->data, "description") != 0)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "architecture: unknown key \"%s\" (expected name, input, nodes, description)",
+                       _ ("architecture: unknown key \"%s\" (expected name, input, nodes, description)"),
                        (const char *) l->data);
           return NULL;
         }
@@ -837,7 +837,7 @@ hg_arch_new_from_json (const char *json,
   if (name == NULL || !valid_name (name))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: \"name\" must be 1–%d letters, digits, '_', '-' or '.'", MAX_NAME);
+                   _ ("architecture: \"name\" must be 1–%d letters, digits, '_', '-' or '.'"), MAX_NAME);
       return NULL;
     }
 
@@ -846,7 +846,7 @@ hg_arch_new_from_json (const char *json,
       json_array_get_length (input_a = json_node_get_array (input)) != 3)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: \"input\" must be [height, width, channels]");
+                   _ ("architecture: \"input\" must be [height, width, channels]"));
       return NULL;
     }
   for (guint i = 0; i < 3; i++)
@@ -858,8 +858,8 @@ hg_arch_new_from_json (const char *json,
           json_node_get_int (e) < 1 || json_node_get_int (e) > max)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "architecture: \"input\"[%u] must be an integer in [1, %" G_GINT64_FORMAT "]",
-                       i, max);
+                       _ ("architecture: \"input\"[%u] must be an integer in [1, %lld]"),
+                       i, (long long) max);
           return NULL;
         }
       dims[i] = (int) json_node_get_int (e);
@@ -871,7 +871,7 @@ hg_arch_new_from_json (const char *json,
       n_nodes >= MAX_NODES)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "architecture: \"nodes\" must be a list of 1–%d nodes", MAX_NODES - 1);
+                   _ ("architecture: \"nodes\" must be a list of 1–%d nodes"), MAX_NODES - 1);
       return NULL;
     }
 
@@ -892,7 +892,7 @@ hg_arch_new_from_json (const char *json,
       if (!JSON_NODE_HOLDS_OBJECT (e))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "architecture: node %u is not a JSON object", i + 1);
+                       _ ("architecture: node %u is not a JSON object"), i + 1);
           return NULL;
         }
       if (!parse_node (arch, (int) i + 1, json_node_get_object (e), error))
@@ -905,8 +905,8 @@ hg_arch_new_from_json (const char *json,
     if (last->shape.h != 1 || last->shape.w != 1 || last->shape.c < 2)
       {
         g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                     "architecture: the last node '%s' gives %d×%d×%d values, not one logit per "
-                     "class (1×1×K, K ≥ 2)",
+                     _ ("architecture: the last node '%s' gives %d×%d×%d values, not one logit per "
+                        "class (1×1×K, K ≥ 2)"),
                      last->name, last->shape.h, last->shape.w, last->shape.c);
         return NULL;
       }
@@ -1267,7 +1267,7 @@ parse_options (const char *name,
       if (eq == NULL)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "architecture '%s': option '%s' is not KEY=VALUE", name, pairs[i]);
+                       _ ("architecture '%s': option '%s' is not KEY=VALUE"), name, pairs[i]);
           return FALSE;
         }
       *eq = '\0';
@@ -1282,7 +1282,7 @@ parse_options (const char *name,
                   (c == 2 && parts[3] != NULL))
                 {
                   g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                               "architecture '%s': channels=%s is not three sizes A-B-C in [1, 4096]",
+                               _ ("architecture '%s': channels=%s is not three sizes A-B-C in [1, 4096]"),
                                name, eq + 1);
                   return FALSE;
                 }
@@ -1302,7 +1302,7 @@ parse_options (const char *name,
           if (channels != NULL)
             g_string_append (known, ", channels");
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "architecture '%s': unknown option '%s' (known: %s)", name, pairs[i],
+                       _ ("architecture '%s': unknown option '%s' (known: %s)"), name, pairs[i],
                        known->str);
           g_string_free (known, TRUE);
           return FALSE;
@@ -1311,7 +1311,7 @@ parse_options (const char *name,
       if (end == eq + 1 || *end != '\0' || v < opts[j].min || v > opts[j].max)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "architecture '%s': option %s=%s is not an integer in [%d, %d]", name,
+                       _ ("architecture '%s': option %s=%s is not an integer in [%d, %d]"), name,
                        opts[j].key, eq + 1, opts[j].min, opts[j].max);
           return FALSE;
         }
@@ -1358,7 +1358,7 @@ new_builtin (const char *name,
   else
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "unknown architecture '%s' (built-in: cnn, densenet, resnet; or a .json file)",
+                   _ ("unknown architecture '%s' (built-in: cnn, densenet, resnet; or a .json file)"),
                    name);
       return NULL;
     }
@@ -1372,7 +1372,7 @@ new_builtin (const char *name,
       if (options != NULL && strstr (options, "channels=") != NULL)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "architecture 'cnn': give width or channels, not both");
+                       _ ("architecture 'cnn': give width or channels, not both"));
           return NULL;
         }
       channels[0] = opts[2].value;
@@ -1429,7 +1429,7 @@ hg_arch_new (const char *spec,
       if (contents == NULL)
         {
           g_set_error (error, HG_ERROR, local_error->code,
-                       "cannot read architecture file '%s': %s", spec, local_error->message);
+                       _ ("cannot read architecture file '%s': %s"), spec, local_error->message);
           return NULL;
         }
       data = g_bytes_get_data (contents, &length);

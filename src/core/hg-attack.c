@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -55,10 +56,10 @@ hg_attack_kind_from_string (const char   *name,
       }
   if (*name == '\0')
     g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                 "empty attack name (known: %s)", KNOWN_ATTACKS);
+                 _ ("empty attack name (known: %s)"), KNOWN_ATTACKS);
   else
     g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                 "unknown attack '%s' (known: %s)", name, KNOWN_ATTACKS);
+                 _ ("unknown attack '%s' (known: %s)"), name, KNOWN_ATTACKS);
   return FALSE;
 }
 
@@ -83,7 +84,7 @@ hg_attack_kind_parse_list (const char *list,
   if (kinds->len == 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "empty list of attacks (known: %s)", KNOWN_ATTACKS);
+                   _ ("empty list of attacks (known: %s)"), KNOWN_ATTACKS);
       return NULL;
     }
   return g_steal_pointer (&kinds);
@@ -137,33 +138,33 @@ hg_attack_params_validate (const HgAttackParams *params,
   if ((guint) params->kind > HG_ATTACK_DEEPFOOL)
     INVALID ("unknown attack kind %d", (int) params->kind);
   if (!(params->eps >= 0) || params->eps > HG_ATTACK_MAX_EPS)
-    INVALID ("epsilon must be between 0 and %g (in units of 1/255), got %g",
+    INVALID (_ ("epsilon must be between 0 and %g (in units of 1/255), got %g"),
              HG_ATTACK_MAX_EPS, params->eps);
   if (params->kind != HG_ATTACK_FGSM && (params->steps < 1 || params->steps > HG_ATTACK_MAX_STEPS))
-    INVALID ("steps must be from 1 to %d, got %d", HG_ATTACK_MAX_STEPS, params->steps);
+    INVALID (_ ("steps must be from 1 to %d, got %d"), HG_ATTACK_MAX_STEPS, params->steps);
   if (!(params->step >= 0) || params->step > HG_ATTACK_MAX_EPS)
-    INVALID ("step size must be between 0 (the default) and %g (in units of 1/255), got %g",
+    INVALID (_ ("step size must be between 0 (the default) and %g (in units of 1/255), got %g"),
              HG_ATTACK_MAX_EPS, params->step);
   if (params->restarts < 1 || params->restarts > HG_ATTACK_MAX_RESTARTS)
-    INVALID ("restarts must be from 1 to %d, got %d", HG_ATTACK_MAX_RESTARTS, params->restarts);
+    INVALID (_ ("restarts must be from 1 to %d, got %d"), HG_ATTACK_MAX_RESTARTS, params->restarts);
   if (params->target < -1 || params->target >= hg_model_get_n_classes (model))
-    INVALID ("target class must be -1 (untargeted) or from 0 to %d, got %d",
+    INVALID (_ ("target class must be -1 (untargeted) or from 0 to %d, got %d"),
              hg_model_get_n_classes (model) - 1, params->target);
   if (!(params->momentum >= 0) || params->momentum > 10)
-    INVALID ("momentum must be between 0 and 10, got %g", params->momentum);
+    INVALID (_ ("momentum must be between 0 and 10, got %g"), params->momentum);
   if (params->norm != HG_NORM_LINF && params->norm != HG_NORM_L2)
     INVALID ("unknown norm %d", (int) params->norm);
   if (!(params->overshoot >= 0) || params->overshoot > 1)
-    INVALID ("overshoot must be between 0 and 1, got %g", params->overshoot);
+    INVALID (_ ("overshoot must be between 0 and 1, got %g"), params->overshoot);
   if (params->eot_samples < 0 || params->eot_samples > HG_ATTACK_MAX_EOT)
-    INVALID ("EOT samples must be from 0 (automatic) to %d, got %d", HG_ATTACK_MAX_EOT, params->eot_samples);
+    INVALID (_ ("EOT samples must be from 0 (automatic) to %d, got %d"), HG_ATTACK_MAX_EOT, params->eot_samples);
   if (params->mode == HG_MODE_TRAINING)
     INVALID ("attacking in training mode would update the batch-norm statistics; "
              "use HG_MODE_TRAINING_NO_UPDATE");
   if (params->mode != HG_MODE_INFERENCE && params->mode != HG_MODE_TRAINING_NO_UPDATE)
     INVALID ("unknown mode %d", (int) params->mode);
   if (params->defense != NULL && !hg_defense_is_identity (params->defense) && channels != 3)
-    INVALID ("defense '%s' needs RGB input, but the model takes %d channels",
+    INVALID (_ ("defense '%s' needs RGB input, but the model takes %d channels"),
              hg_defense_get_spec (params->defense), channels);
   return TRUE;
 }
@@ -234,7 +235,7 @@ static gboolean
 engine_failed (GError **error)
 {
   g_set_error (error, HG_ERROR, HG_ERROR_FAILED,
-               "the model could not run this batch (wrong input size or out of memory)");
+               _ ("the model could not run this batch (wrong input size or out of memory)"));
   return FALSE;
 }
 

@@ -714,10 +714,14 @@ hg_dataset_assign_random_splits (HgDataset *dataset,
   if (n_val + n_test >= n_units)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   by_patient ? _ ("%s: %u patients are too few to split into train, validation "
-                                   "and test")
-                              : _ ("%s: %u images are too few to split into train, validation "
-                                   "and test"),
+                   by_patient ? g_dngettext (GETTEXT_PACKAGE,
+                                             "%s: %u patient is too few to split into train, validation and test",
+                                             "%s: %u patients are too few to split into train, validation and test",
+                                             n_units)
+                              : g_dngettext (GETTEXT_PACKAGE,
+                                             "%s: %u image is too few to split into train, validation and test",
+                                             "%s: %u images are too few to split into train, validation and test",
+                                             n_units),
                    dataset->root, n_units);
       return FALSE;
     }

@@ -3,6 +3,7 @@
  * (BPDA) backward pass adaptive attacks use. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,12 @@ typedef struct
 } TransformInfo;
 
 static const TransformInfo transform_info[] = {
-  { "jpeg", HG_TRANSFORM_JPEG, 75, 1, 100, TRUE, FALSE, "quality" },
-  { "median", HG_TRANSFORM_MEDIAN, 3, 3, 15, TRUE, TRUE, "kernel size" },
-  { "blur", HG_TRANSFORM_BLUR, 1, 0, 10, FALSE, FALSE, "sigma (pixels)" },
-  { "bits", HG_TRANSFORM_BITS, 4, 1, 8, TRUE, FALSE, "bit depth" },
-  { "tv", HG_TRANSFORM_TV, 0.1, 0, 10, FALSE, FALSE, "weight" },
-  { "noise", HG_TRANSFORM_NOISE, 8, 0, 128, FALSE, FALSE, "sigma (1/255)" },
+  { "jpeg", HG_TRANSFORM_JPEG, 75, 1, 100, TRUE, FALSE, N_ ("quality") },
+  { "median", HG_TRANSFORM_MEDIAN, 3, 3, 15, TRUE, TRUE, N_ ("kernel size") },
+  { "blur", HG_TRANSFORM_BLUR, 1, 0, 10, FALSE, FALSE, N_ ("sigma (pixels)") },
+  { "bits", HG_TRANSFORM_BITS, 4, 1, 8, TRUE, FALSE, N_ ("bit depth") },
+  { "tv", HG_TRANSFORM_TV, 0.1, 0, 10, FALSE, FALSE, N_ ("weight") },
+  { "noise", HG_TRANSFORM_NOISE, 8, 0, 128, FALSE, FALSE, N_ ("sigma (1/255)") },
 };
 
 #define KNOWN_DEFENSES "none, jpeg:QUALITY, median:K, blur:SIGMA, bits:B, tv:WEIGHT, noise:SIGMA"
@@ -81,7 +82,7 @@ parse_transform (const char  *item,
   if (info == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "unknown defense '%s' in '%s' (known: %s; chain with '+')",
+                   _ ("unknown defense '%s' in '%s' (known: %s; chain with '+')"),
                    name, spec, KNOWN_DEFENSES);
       return FALSE;
     }
@@ -96,7 +97,7 @@ parse_transform (const char  *item,
       if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (value))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "%s %s '%s' in '%s' is not a number", info->name, info->what, text, spec);
+                       _ ("%s %s '%s' in '%s' is not a number"), info->name, _ (info->what), text, spec);
           return FALSE;
         }
     }
@@ -104,23 +105,26 @@ parse_transform (const char  *item,
   if (info->integer && value != floor (value))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "%s %s must be a whole number, got '%s' in '%s'", info->name, info->what, text, spec);
+                   _ ("%s %s must be a whole number, got '%s' in '%s'"), info->name, _ (info->what), text, spec);
       return FALSE;
     }
   /* Integer ranges are inclusive; real ones exclude their lower end. */
   if (value > info->max || (info->integer ? value < info->min : value <= info->min))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "%s %s must be %s %g %s %g, got '%s' in '%s'",
-                   info->name, info->what, info->integer ? "from" : "above",
-                   info->min, info->integer ? "to" : "and at most", info->max,
-                   text, spec);
+      if (info->integer)
+        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                     _ ("%s %s must be from %g to %g, got '%s' in '%s'"),
+                     info->name, _ (info->what), info->min, info->max, text, spec);
+      else
+        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                     _ ("%s %s must be above %g and at most %g, got '%s' in '%s'"),
+                     info->name, _ (info->what), info->min, info->max, text, spec);
       return FALSE;
     }
   if (info->odd && ((long) value & 1) == 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "%s %s must be odd, got '%s' in '%s'", info->name, info->what, text, spec);
+                   _ ("%s %s must be odd, got '%s' in '%s'"), info->name, _ (info->what), text, spec);
       return FALSE;
     }
 
@@ -145,7 +149,7 @@ hg_defense_parse (const char *spec,
   if (*spec == '\0')
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "empty defense (known: %s)", KNOWN_DEFENSES);
+                   _ ("empty defense (known: %s)"), KNOWN_DEFENSES);
       return NULL;
     }
 
@@ -164,19 +168,19 @@ hg_defense_parse (const char *spec,
       if (*items[i] == '\0')
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "empty step in defense chain '%s'", spec);
+                       _ ("empty step in defense chain '%s'"), spec);
           return NULL;
         }
       if (g_ascii_strcasecmp (items[i], "none") == 0)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "'none' cannot be part of the chain '%s'", spec);
+                       _ ("'none' cannot be part of the chain '%s'"), spec);
           return NULL;
         }
       if (i >= HG_DEFENSE_MAX_TRANSFORMS)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "defense chain '%s' is longer than %d steps", spec, HG_DEFENSE_MAX_TRANSFORMS);
+                       _ ("defense chain '%s' is longer than %d steps"), spec, HG_DEFENSE_MAX_TRANSFORMS);
           return NULL;
         }
       if (!parse_transform (items[i], spec, &defense->transforms[i], error))
@@ -215,7 +219,7 @@ hg_defense_parse_list (const char *list,
   if (defenses->len == 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "empty list of defenses (known: %s)", KNOWN_DEFENSES);
+                   _ ("empty list of defenses (known: %s)"), KNOWN_DEFENSES);
       return NULL;
     }
   return g_steal_pointer (&defenses);

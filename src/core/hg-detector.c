@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -33,7 +34,7 @@ hg_detector_new (const char *squeezers,
       if (hg_defense_is_identity (list->pdata[i]))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "'none' is not a squeezer (in '%s')", squeezers);
+                       _ ("'none' is not a squeezer (in '%s')"), squeezers);
           return NULL;
         }
       if (i > 0)
@@ -104,7 +105,7 @@ hg_detector_score (HgDetector  *detector,
   if (channels != 3)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "feature squeezing needs RGB input, but the model takes %d channels", channels);
+                   _ ("feature squeezing needs RGB input, but the model takes %d channels"), channels);
       return FALSE;
     }
   if (n == 0)
@@ -143,7 +144,7 @@ hg_detector_score (HgDetector  *detector,
 
 failed:
   g_set_error (error, HG_ERROR, HG_ERROR_FAILED,
-               "the model could not run this batch (wrong input size or out of memory)");
+               _ ("the model could not run this batch (wrong input size or out of memory)"));
   return FALSE;
 }
 

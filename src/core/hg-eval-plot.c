@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <cairo.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -329,7 +330,7 @@ hg_eval_report_plot (const HgEvalReport *report,
   if (report->results->len == 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "nothing to plot: the evaluation has no ε-attack results");
+                   _ ("nothing to plot: the evaluation has no ε-attack results"));
       return FALSE;
     }
   if (!(eps_max > eps_min))
@@ -486,13 +487,13 @@ hg_eval_report_plot (const HgEvalReport *report,
 
   if (status != CAIRO_STATUS_SUCCESS)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "could not encode the plot: %s", cairo_status_to_string (status));
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("could not encode the plot: %s"), cairo_status_to_string (status));
       return FALSE;
     }
   if (!g_file_set_contents_full (path, (const char *) png->data, png->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
     {
-      g_prefix_error (error, "could not write the plot: ");
+      g_prefix_error (error, _ ("could not write the plot: "));
       return FALSE;
     }
   return TRUE;

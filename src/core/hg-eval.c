@@ -4,6 +4,7 @@
  * data by a few threads with one HgContext each. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +219,7 @@ evaluate_batch (Run         *run,
         }
       if (!hg_model_predict (w->ctx, in, m, w->logits))
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "model '%s' could not run a batch", run->model_name);
+          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("model '%s' could not run a batch"), run->model_name);
           return FALSE;
         }
       hg_softmax (w->logits, m, run->n_classes, w->logits);
@@ -275,7 +276,7 @@ run_batch (Run     *run,
         return FALSE;
       if (!hg_model_predict (w->ctx, x, m, clean) || !hg_model_predict (w->ctx, w->xa, m, w->logits))
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "model '%s' could not run a batch", run->model_name);
+          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("model '%s' could not run a batch"), run->model_name);
           return FALSE;
         }
       hg_attack_perturbation_norms (x, w->xa, m, run->floats, linf, l2);
@@ -639,7 +640,7 @@ validate (const HgEvalOptions *opt,
 {
   if (opt->models == NULL || opt->models->len == 0)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "no model to evaluate");
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("no model to evaluate"));
       return FALSE;
     }
   if (opt->model_names == NULL || opt->model_names->len != opt->models->len)
@@ -649,12 +650,12 @@ validate (const HgEvalOptions *opt,
     }
   if (opt->defenses == NULL || opt->defenses->len == 0)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "no defense to evaluate (use \"none\" for the bare model)");
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("no defense to evaluate (use \"none\" for the bare model)"));
       return FALSE;
     }
   if (opt->attacks == NULL || opt->attacks->len == 0)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "no attack to evaluate");
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("no attack to evaluate"));
       return FALSE;
     }
   for (guint e = 0; opt->eps != NULL && e < opt->eps->len; e++)
@@ -664,31 +665,31 @@ validate (const HgEvalOptions *opt,
       if (!(eps >= 0) || eps > HG_ATTACK_MAX_EPS)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "epsilon must be between 0 and %g (in units of 1/255), got %g", HG_ATTACK_MAX_EPS, eps);
+                       _ ("epsilon must be between 0 and %g (in units of 1/255), got %g"), HG_ATTACK_MAX_EPS, eps);
           return FALSE;
         }
     }
   if (!(opt->detector_fpr >= 0 && opt->detector_fpr <= 1))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "the detector's false-positive rate must be between 0 and 1, got %g", opt->detector_fpr);
+                   _ ("the detector's false-positive rate must be between 0 and 1, got %g"), opt->detector_fpr);
       return FALSE;
     }
   if (opt->batch_size < 1 || opt->batch_size > 4096)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "batch size must be from 1 to 4096, got %d", opt->batch_size);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("batch size must be from 1 to 4096, got %d"), opt->batch_size);
       return FALSE;
     }
   if (data == NULL || data->n == 0)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "no samples to evaluate");
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("no samples to evaluate"));
       return FALSE;
     }
   for (gsize i = 0; i < data->n; i++)
     if (data->labels[i] != 0 && data->labels[i] != 1)
       {
         g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                     "sample %" G_GSIZE_FORMAT " has label %d; the evaluation is for two classes (0 and 1)",
+                     _ ("sample %zu has label %d; the evaluation is for two classes (0 and 1)"),
                      i, data->labels[i]);
         return FALSE;
       }
@@ -696,7 +697,7 @@ validate (const HgEvalOptions *opt,
       (calibration->width != data->width || calibration->height != data->height))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "calibration images are %d×%d but the evaluated ones %d×%d",
+                   _ ("calibration images are %d×%d but the evaluated ones %d×%d"),
                    calibration->width, calibration->height, data->width, data->height);
       return FALSE;
     }
@@ -711,14 +712,14 @@ validate (const HgEvalOptions *opt,
       if (width != data->width || height != data->height || channels != 3)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "model '%s' takes %d×%d images with %d channels, but the data are %d×%d RGB",
+                       _ ("model '%s' takes %d×%d images with %d channels, but the data are %d×%d RGB"),
                        name, width, height, channels, data->width, data->height);
           return FALSE;
         }
       if (hg_model_get_n_classes (model) != 2)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "model '%s' has %d classes; the evaluation's metrics are for two (non-IDC, IDC)",
+                       _ ("model '%s' has %d classes; the evaluation's metrics are for two (non-IDC, IDC)"),
                        name, hg_model_get_n_classes (model));
           return FALSE;
         }

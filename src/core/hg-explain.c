@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -111,12 +112,12 @@ hg_explain (HgContext   *ctx,
   if (gradcam != NULL && layer == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                   "%s has no convolutional layer for Grad-CAM", hg_model_get_arch_name (model));
+                   _ ("%s has no convolutional layer for Grad-CAM"), hg_model_get_arch_name (model));
       return FALSE;
     }
   if (gradcam != NULL && !has_node (model, layer))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, "%s has no layer called “%s”",
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT, _ ("%s has no layer called “%s”"),
                    hg_model_get_arch_name (model), layer);
       return FALSE;
     }
@@ -124,7 +125,7 @@ hg_explain (HgContext   *ctx,
   logits = g_new (float, k);
   if (!hg_context_forward (ctx, HG_MODE_INFERENCE, HG_PASS_KEEP_NODES, x, 1, logits))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "%s could not run on the tile",
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("%s could not run on the tile"),
                    hg_model_get_arch_name (model));
       return FALSE;
     }
@@ -147,7 +148,7 @@ hg_explain (HgContext   *ctx,
   grad_x = g_new (float, plane *c);
   if (!hg_context_backward (ctx, dlogits, grad_x))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "%s could not go back through the tile",
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("%s could not go back through the tile"),
                    hg_model_get_arch_name (model));
       return FALSE;
     }

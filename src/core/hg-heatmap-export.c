@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <cairo.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ save_text (char       *text,
 
   g_free (text);
   if (!ok)
-    g_set_error (error, HG_ERROR, HG_ERROR_IO, "could not write %s: %s", path, local->message);
+    g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("could not write %s: %s"), path, local->message);
   return ok;
 }
 
@@ -319,7 +320,7 @@ draw_legend (cairo_t              *cr,
     }
   if (style->show_truth && hg_tiling_has_ground_truth (tiling))
     {
-      g_autofree char *text = g_strdup_printf ("%s (ground truth)", positive);
+      g_autofree char *text = g_strdup_printf (_ ("%s (ground truth)"), positive);
 
       set_rgb (cr, HG_HEATMAP_TRUTH_COLOR, 1);
       cairo_set_line_width (cr, 2);
@@ -338,9 +339,10 @@ draw_legend (cairo_t              *cr,
       char text[64];
 
       y += 6;
-      g_snprintf (text, sizeof text, "Accuracy %.3f", metrics.accuracy);
+      g_snprintf (text, sizeof text, _ ("Accuracy %.3f"), metrics.accuracy);
       draw_text (cr, bar_x, y, 12, FALSE, text);
-      g_snprintf (text, sizeof text, "Balanced acc. %.3f", metrics.balanced_accuracy);
+      /* Translators: balanced accuracy, shortened to fit the legend */
+      g_snprintf (text, sizeof text, _ ("Balanced acc. %.3f"), metrics.balanced_accuracy);
       draw_text (cr, bar_x, y + 16, 12, FALSE, text);
       if (!isnan (metrics.auc))
         {

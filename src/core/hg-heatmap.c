@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -308,7 +309,7 @@ hg_heatmap_predict_batch (const float *x,
   if (!hg_model_predict (ctx, x, n, probs))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_FAILED,
-                   "%s could not classify a batch of %d tiles (out of memory?)",
+                   _ ("%s could not classify a batch of %d tiles (out of memory?)"),
                    hg_model_get_arch_name (model), n);
       return FALSE;
     }
@@ -358,7 +359,7 @@ hg_heatmap_run (HgHeatmap            *heatmap,
   probs = g_new (float, (gsize) k *batch_size);
   if (x == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "not enough memory for %d tiles of %d × %d",
+      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("not enough memory for %d tiles of %d × %d"),
                    batch_size, w, h);
       return FALSE;
     }

@@ -3,6 +3,7 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "histoguard/hg-error.h"
@@ -39,8 +40,8 @@ hg_image_new (int      width,
       !g_size_checked_mul (&size, stride, (gsize) height))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "image size %d × %d exceeds the limit of %" G_GUINT64_FORMAT " pixels",
-                   width, height, (guint64) HG_IMAGE_MAX_PIXELS);
+                   _ ("image size %d × %d exceeds the limit of %llu pixels"),
+                   width, height, (unsigned long long) ((guint64) HG_IMAGE_MAX_PIXELS));
       return NULL;
     }
 
@@ -50,7 +51,7 @@ hg_image_new (int      width,
     {
       g_free (self);
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "out of memory for a %d × %d image (%" G_GSIZE_FORMAT " bytes)",
+                   _ ("out of memory for a %d × %d image (%zu bytes)"),
                    width, height, size);
       return NULL;
     }
@@ -216,7 +217,7 @@ hg_image_scale (const HgImage *self,
 
   if (status != CAIRO_STATUS_SUCCESS)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "scaling an image to %d × %d failed: %s",
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("scaling an image to %d × %d failed: %s"),
                    width, height, cairo_status_to_string (status));
       return NULL;
     }
@@ -247,7 +248,7 @@ hg_image_save_png (const HgImage *self,
   cairo_surface_destroy (surface);
   if (status != CAIRO_STATUS_SUCCESS)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, "encoding “%s” as PNG failed: %s",
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("encoding “%s” as PNG failed: %s"),
                    path, cairo_status_to_string (status));
       return FALSE;
     }
@@ -255,7 +256,7 @@ hg_image_save_png (const HgImage *self,
   if (!g_file_set_contents_full (path, (const char *) png->data, png->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "writing “%s” failed: %s", path,
+      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("writing “%s” failed: %s"), path,
                    local_error->message);
       return FALSE;
     }

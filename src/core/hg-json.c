@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "histoguard/hg-error.h"
@@ -36,7 +37,7 @@ hg_json_check_depth (const char *data,
           if (++depth > HG_JSON_MAX_DEPTH)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "%s: JSON nested deeper than %d levels (at byte %" G_GSIZE_FORMAT ")",
+                           _ ("%s: JSON nested deeper than %d levels (at byte %zu)"),
                            what, HG_JSON_MAX_DEPTH, i);
               return FALSE;
             }
@@ -60,12 +61,12 @@ hg_json_parse (const char *data,
 
   if (length > G_MAXSSIZE)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "%s: JSON text too large", what);
+      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("%s: JSON text too large"), what);
       return NULL;
     }
   if (memchr (data, '\0', length) != NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: JSON text contains a NUL byte", what);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("%s: JSON text contains a NUL byte"), what);
       return NULL;
     }
   if (!hg_json_check_depth (data, length, what, error))
@@ -74,7 +75,7 @@ hg_json_parse (const char *data,
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: invalid JSON: %s", what,
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("%s: invalid JSON: %s"), what,
                    local_error->message);
       return NULL;
     }
@@ -82,7 +83,7 @@ hg_json_parse (const char *data,
   root = json_parser_get_root (parser);
   if (root == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "%s: empty JSON text", what);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("%s: empty JSON text"), what);
       return NULL;
     }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -182,7 +183,7 @@ static gboolean
 engine_failed (GError **error)
 {
   g_set_error (error, HG_ERROR, HG_ERROR_FAILED,
-               "the model could not run a batch of tiles (out of memory?)");
+               _ ("the model could not run a batch of tiles (out of memory?)"));
   return FALSE;
 }
 
@@ -812,7 +813,7 @@ compute_job (HgLiveAttack    *live,
   set_tile_size (live, job->width, job->height);
   if (!ensure_scratch (live, (gsize) MAX (n, 1), k))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "%d tiles of %dx%d are too many at once", n,
+      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("%d tiles of %dx%d are too many at once"), n,
                    job->width, job->height);
       return NULL;
     }
@@ -1181,7 +1182,7 @@ compute_map_chunk (HgLiveAttack    *live,
   set_tile_size (live, job->width, job->height);
   if (!ensure_scratch (live, (gsize) MAX (n, 1), job->n_classes))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "%d tiles of %dx%d are too many at once", n,
+      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("%d tiles of %dx%d are too many at once"), n,
                    job->width, job->height);
       return FALSE;
     }

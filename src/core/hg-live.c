@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -128,14 +129,14 @@ hg_live_params_validate (const HgLiveParams *params,
   if (!(params->eps >= 0) || params->eps > HG_ATTACK_MAX_EPS)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "epsilon must be between 0 and %g (in units of 1/255), got %g", HG_ATTACK_MAX_EPS,
+                   _ ("epsilon must be between 0 and %g (in units of 1/255), got %g"), HG_ATTACK_MAX_EPS,
                    params->eps);
       return FALSE;
     }
   if (params->kind != HG_ATTACK_FGSM && (params->steps < 1 || params->steps > HG_ATTACK_MAX_STEPS))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "steps must be from 1 to %d, got %d", HG_ATTACK_MAX_STEPS, params->steps);
+                   _ ("steps must be from 1 to %d, got %d"), HG_ATTACK_MAX_STEPS, params->steps);
       return FALSE;
     }
   if ((guint) params->goal >= N_GOALS)
@@ -168,7 +169,7 @@ hg_live_goal_from_string (const char *name,
         return TRUE;
       }
   g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-               "unknown attack goal '%s' (known: untargeted, benign, malignant)", name);
+               _ ("unknown attack goal '%s' (known: untargeted, benign, malignant)"), name);
   return FALSE;
 }
 
@@ -246,7 +247,7 @@ hg_live_job_new (const HgLiveRequest *request,
       if (c != 3)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "pipeline %d: the model takes %d channels, not RGB", p, c);
+                       _ ("pipeline %d: the model takes %d channels, not RGB"), p, c);
           return NULL;
         }
       if (p == 0)
@@ -259,8 +260,8 @@ hg_live_job_new (const HgLiveRequest *request,
       else if (w != width || h != height || k != n_classes)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "pipeline %d: its model takes %dx%d inputs with %d classes, "
-                       "pipeline 0's %dx%d with %d",
+                       _ ("pipeline %d: its model takes %dx%d inputs with %d classes, "
+                          "pipeline 0's %dx%d with %d"),
                        p, w, h, k, width, height, n_classes);
           return NULL;
         }
@@ -268,7 +269,7 @@ hg_live_job_new (const HgLiveRequest *request,
   if (n_classes < 2)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "the model has %d class; attacks need at least 2", n_classes);
+                   _ ("the model has %d class; attacks need at least 2"), n_classes);
       return NULL;
     }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -143,13 +144,13 @@ check_normalization (const float *mean,
       if (!isfinite (mean[i]) || mean[i] < -10.0f || mean[i] > 10.0f)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "mean[%d] = %g is not a finite value in [-10, 10]", i, mean[i]);
+                       _ ("mean[%d] = %g is not a finite value in [-10, 10]"), i, mean[i]);
           return FALSE;
         }
       if (!isfinite (std[i]) || std[i] < 1e-4f || std[i] > 100.0f)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                       "std[%d] = %g is not a finite value in [0.0001, 100]", i, std[i]);
+                       _ ("std[%d] = %g is not a finite value in [0.0001, 100]"), i, std[i]);
           return FALSE;
         }
     }
@@ -576,14 +577,14 @@ parse_float_list (const char *key,
   root = hg_json_parse (text, strlen (text), key, &local_error);
   if (root == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "metadata '%s': %s", key,
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("metadata '%s': %s"), key,
                    local_error->message);
       return FALSE;
     }
   if (!JSON_NODE_HOLDS_ARRAY (root) || json_array_get_length (a = json_node_get_array (root)) != (guint) n)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "metadata '%s' must be a list of %d numbers", key, n);
+                   _ ("metadata '%s' must be a list of %d numbers"), key, n);
       return FALSE;
     }
   for (int i = 0; i < n; i++)
@@ -594,7 +595,7 @@ parse_float_list (const char *key,
                                          json_node_get_value_type (e) != G_TYPE_INT64))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "metadata '%s'[%d] is not a number", key, i);
+                       _ ("metadata '%s'[%d] is not a number"), key, i);
           return FALSE;
         }
       out[i] = (float) json_node_get_double (e);
@@ -623,7 +624,7 @@ load_structural (HgModel    *model,
       if (f[0] != dims[0] || f[1] != dims[1] || f[2] != dims[2])
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "metadata 'input_size' %s does not match the architecture's input [%d, %d, %d]",
+                       _ ("metadata 'input_size' %s does not match the architecture's input [%d, %d, %d]"),
                        text, dims[0], dims[1], dims[2]);
           return FALSE;
         }
@@ -645,7 +646,7 @@ load_structural (HgModel    *model,
 
     if (!check_normalization (model->mean, model->std, c, &local_error))
       {
-        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "metadata: %s", local_error->message);
+        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("metadata: %s"), local_error->message);
         return FALSE;
       }
   }
@@ -665,7 +666,7 @@ load_structural (HgModel    *model,
       root = hg_json_parse (text, strlen (text), "classes", &local_error);
       if (root == NULL)
         {
-          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "metadata 'classes': %s",
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("metadata 'classes': %s"),
                        local_error->message);
           return FALSE;
         }
@@ -673,7 +674,7 @@ load_structural (HgModel    *model,
           json_array_get_length (a = json_node_get_array (root)) != (guint) arch->n_classes)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "metadata 'classes' must list %d class names (the architecture has %d outputs)",
+                       _ ("metadata 'classes' must list %d class names (the architecture has %d outputs)"),
                        arch->n_classes, arch->n_classes);
           return FALSE;
         }
@@ -685,7 +686,7 @@ load_structural (HgModel    *model,
               *json_node_get_string (e) == '\0')
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "metadata 'classes'[%d] is not a non-empty string", i);
+                           _ ("metadata 'classes'[%d] is not a non-empty string"), i);
               return FALSE;
             }
           model->class_names[i] = g_strdup (json_node_get_string (e));
@@ -724,7 +725,7 @@ load_tensors (HgModel       *model,
       if (!known && !g_str_has_suffix (e->name, ".num_batches_tracked"))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "tensor '%s' is not part of architecture '%s'", e->name, arch->name);
+                       _ ("tensor '%s' is not part of architecture '%s'"), e->name, arch->name);
           return FALSE;
         }
     }
@@ -742,14 +743,14 @@ load_tensors (HgModel       *model,
 
           shape_to_string (s, t->n_dims, t->dims);
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "missing tensor '%s' (shape %s) required by architecture '%s'", t->name,
+                       _ ("missing tensor '%s' (shape %s) required by architecture '%s'"), t->name,
                        s->str, arch->name);
           return FALSE;
         }
       if (strcmp (e->dtype, "F32") != 0)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                       "tensor '%s' has dtype %s; only F32 is supported", t->name, e->dtype);
+                       _ ("tensor '%s' has dtype %s; only F32 is supported"), t->name, e->dtype);
           return FALSE;
         }
       same = e->n_dims == t->n_dims;
@@ -758,12 +759,13 @@ load_tensors (HgModel       *model,
       if (!same)
         {
           g_autoptr (GString) s = g_string_new (NULL);
+          g_autoptr (GString) needed = g_string_new (NULL);
 
-          g_string_append_printf (s, "tensor '%s' has shape ", t->name);
           shape_to_string (s, e->n_dims, e->dims);
-          g_string_append_printf (s, " but architecture '%s' needs ", arch->name);
-          shape_to_string (s, t->n_dims, t->dims);
-          g_set_error_literal (error, HG_ERROR, HG_ERROR_INVALID_DATA, s->str);
+          shape_to_string (needed, t->n_dims, t->dims);
+          g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                       _ ("tensor '%s' has shape %s but architecture '%s' needs %s"),
+                       t->name, s->str, arch->name, needed->str);
           return FALSE;
         }
 
@@ -778,7 +780,7 @@ load_tensors (HgModel       *model,
           if (!isfinite (file[k]))
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "tensor '%s' holds a non-finite value (%g) at index %" G_GSIZE_FORMAT,
+                           _ ("tensor '%s' holds a non-finite value (%g) at index %zu"),
                            t->name, file[k], k);
               return FALSE;
             }
@@ -788,7 +790,7 @@ load_tensors (HgModel       *model,
           if (file[k] < 0.0f)
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "tensor '%s' holds a negative variance (%g) at index %" G_GSIZE_FORMAT,
+                           _ ("tensor '%s' holds a negative variance (%g) at index %zu"),
                            t->name, file[k], k);
               return FALSE;
             }
@@ -819,16 +821,15 @@ hg_model_load_from_bytes (const guint8 *bytes,
   if (text != NULL && strcmp (text, FORMAT_NAME) != 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                   "metadata 'format' is '%s', not '" FORMAT_NAME "'", text);
+                   _ ("metadata 'format' is '%s', not '%s'"), text, FORMAT_NAME);
       return NULL;
     }
   text = g_hash_table_lookup (st->metadata, "format_version");
   if (text != NULL && strcmp (text, FORMAT_VERSION) != 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                   "model format version '%s' is not supported (this build reads " FORMAT_VERSION
-                   ")",
-                   text);
+                   _ ("model format version '%s' is not supported (this build reads %s)"),
+                   text, FORMAT_VERSION);
       return NULL;
     }
 
@@ -836,13 +837,13 @@ hg_model_load_from_bytes (const guint8 *bytes,
   if (text == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "no 'arch' in the file's __metadata__: not a Histoguard model");
+                   _ ("no 'arch' in the file's __metadata__: not a Histoguard model"));
       return NULL;
     }
   arch = hg_arch_new_from_json (text, strlen (text), &local_error);
   if (arch == NULL)
     {
-      g_set_error (error, HG_ERROR, local_error->code, "metadata 'arch': %s", local_error->message);
+      g_set_error (error, HG_ERROR, local_error->code, _ ("metadata 'arch': %s"), local_error->message);
       return NULL;
     }
 
@@ -874,7 +875,7 @@ hg_model_load (const char *path,
   file = hg_file_read (path, MAX_FILE_BYTES, &local_error);
   if (file == NULL)
     {
-      g_set_error (error, HG_ERROR, local_error->code, "cannot read model '%s': %s", path,
+      g_set_error (error, HG_ERROR, local_error->code, _ ("cannot read model '%s': %s"), path,
                    local_error->message);
       return NULL;
     }
@@ -883,7 +884,7 @@ hg_model_load (const char *path,
   model = hg_model_load_from_bytes (data, length, &local_error);
   if (model == NULL)
     {
-      g_set_error (error, HG_ERROR, local_error->code, "model '%s': %s", path,
+      g_set_error (error, HG_ERROR, local_error->code, _ ("model '%s': %s"), path,
                    local_error->message);
       return NULL;
     }
@@ -935,7 +936,7 @@ hg_model_save (HgModel    *model,
   if (!g_file_set_contents_full (path, (const char *) data, (gssize) length,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "cannot write model '%s': %s", path,
+      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("cannot write model '%s': %s"), path,
                    local_error->message);
       return FALSE;
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "histoguard/hg-error.h"
@@ -104,7 +105,7 @@ parse_entry (HgSafetensors *st,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "tensor '%s': entry is not an object",
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("tensor '%s': entry is not an object"),
                    name);
       return FALSE;
     }
@@ -114,7 +115,7 @@ parse_entry (HgSafetensors *st,
   if (dtype == NULL || !JSON_NODE_HOLDS_VALUE (dtype) ||
       json_node_get_value_type (dtype) != G_TYPE_STRING)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "tensor '%s': no \"dtype\" string",
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("tensor '%s': no \"dtype\" string"),
                    name);
       return FALSE;
     }
@@ -123,7 +124,7 @@ parse_entry (HgSafetensors *st,
       elem_size = dtypes[i].size;
   if (elem_size == 0)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "tensor '%s': unknown dtype '%s'", name,
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("tensor '%s': unknown dtype '%s'"), name,
                    json_node_get_string (dtype));
       return FALSE;
     }
@@ -137,7 +138,7 @@ parse_entry (HgSafetensors *st,
       json_array_get_length (shape_a = json_node_get_array (shape)) > HG_SAFETENSORS_MAX_DIMS)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "tensor '%s': \"shape\" must be a list of at most %d sizes", name,
+                   _ ("tensor '%s': \"shape\" must be a list of at most %d sizes"), name,
                    HG_SAFETENSORS_MAX_DIMS);
       return FALSE;
     }
@@ -150,14 +151,14 @@ parse_entry (HgSafetensors *st,
       if (!get_u64 (json_array_get_element (shape_a, i), &d) || d > G_MAXINT32)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "tensor '%s': shape[%d] is not a size in [0, %d]", name, i, G_MAXINT32);
+                       _ ("tensor '%s': shape[%d] is not a size in [0, %d]"), name, i, G_MAXINT32);
           return FALSE;
         }
       e->dims[i] = (gint64) d;
       if (!g_size_checked_mul (&e->numel, e->numel, (gsize) d))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                       "tensor '%s': the element count overflows", name);
+                       _ ("tensor '%s': the element count overflows"), name);
           return FALSE;
         }
     }
@@ -169,28 +170,27 @@ parse_entry (HgSafetensors *st,
       !get_u64 (json_array_get_element (offsets_a, 1), &end))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "tensor '%s': \"data_offsets\" must be [begin, end]", name);
+                   _ ("tensor '%s': \"data_offsets\" must be [begin, end]"), name);
       return FALSE;
     }
   if (begin > end || end > st->data_length)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "tensor '%s': data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
-                   "] lie outside the %" G_GSIZE_FORMAT " data bytes of the file",
-                   name, begin, end, st->data_length);
+                   _ ("tensor '%s': data_offsets [%llu, %llu] lie outside the %zu data bytes of the file"),
+                   name, (unsigned long long) begin, (unsigned long long) end, st->data_length);
       return FALSE;
     }
   if (!g_size_checked_mul (&bytes, e->numel, elem_size))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, "tensor '%s': the byte size overflows",
+      g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE, _ ("tensor '%s': the byte size overflows"),
                    name);
       return FALSE;
     }
   if (bytes != end - begin)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "tensor '%s': shape needs %" G_GSIZE_FORMAT " bytes but data_offsets span %" G_GUINT64_FORMAT,
-                   name, bytes, end - begin);
+                   _ ("tensor '%s': shape needs %zu bytes but data_offsets span %llu"),
+                   name, bytes, (unsigned long long) (end - begin));
       return FALSE;
     }
   e->begin = begin;
@@ -225,7 +225,7 @@ hg_safetensors_parse (const guint8 *bytes,
   if (length < 8)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "file of %" G_GSIZE_FORMAT " bytes is too short for a safetensors header",
+                   _ ("file of %zu bytes is too short for a safetensors header"),
                    length);
       return NULL;
     }
@@ -234,16 +234,15 @@ hg_safetensors_parse (const guint8 *bytes,
   if (header_length > length - 8)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "header length %" G_GUINT64_FORMAT " exceeds the %" G_GSIZE_FORMAT
-                   " bytes after it in the file",
-                   header_length, length - 8);
+                   _ ("header length %llu exceeds the %zu bytes after it in the file"),
+                   (unsigned long long) header_length, length - 8);
       return NULL;
     }
   if (header_length > HG_SAFETENSORS_MAX_HEADER || header_length < 2)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "header length %" G_GUINT64_FORMAT " is absurd (expected 2 to %d bytes)",
-                   header_length, HG_SAFETENSORS_MAX_HEADER);
+                   _ ("header length %llu is absurd (expected 2 to %d bytes)"),
+                   (unsigned long long) header_length, HG_SAFETENSORS_MAX_HEADER);
       return NULL;
     }
 
@@ -252,7 +251,7 @@ hg_safetensors_parse (const guint8 *bytes,
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "header: not a JSON object");
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("header: not a JSON object"));
       return NULL;
     }
   obj = json_node_get_object (root);
@@ -277,7 +276,7 @@ hg_safetensors_parse (const guint8 *bytes,
           if (!JSON_NODE_HOLDS_OBJECT (node))
             {
               g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                           "header: __metadata__ is not an object");
+                           _ ("header: __metadata__ is not an object"));
               return NULL;
             }
           meta = json_node_get_object (node);
@@ -289,7 +288,7 @@ hg_safetensors_parse (const guint8 *bytes,
               if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING)
                 {
                   g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                               "header: __metadata__ value of '%s' is not a string",
+                               _ ("header: __metadata__ value of '%s' is not a string"),
                                (const char *) k->data);
                   return NULL;
                 }
@@ -320,7 +319,7 @@ hg_safetensors_parse (const guint8 *bytes,
         if (prev != NULL && e->begin < prev->end)
           {
             g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                         "tensors '%s' and '%s' overlap in the file", prev->name, e->name);
+                         _ ("tensors '%s' and '%s' overlap in the file"), prev->name, e->name);
             return NULL;
           }
         prev = e;

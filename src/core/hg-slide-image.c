@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "histoguard/hg-error.h"
@@ -140,21 +141,20 @@ _hg_slide_image_open (const char   *path,
   if (loaded == NULL)
     {
       if (g_error_matches (local_error, HG_ERROR, HG_ERROR_IO))
-        g_set_error (error, HG_ERROR, HG_ERROR_IO, "“%s” cannot be read: %s", name,
+        g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("“%s” cannot be read: %s"), name,
                      local_error->message);
       else if (format_name == NULL)
-        g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "“%s” is not an image GdkPixbuf reads",
+        g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("“%s” is not an image GdkPixbuf reads"),
                      name);
       else if (g_error_matches (local_error, HG_ERROR, HG_ERROR_TOO_LARGE))
         g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                     "“%s” is %d × %d pixels; plain images are read into memory, up to %" G_GINT64_FORMAT
-                     " megapixels: save it as a tiled pyramidal TIFF to open it",
-                     name, info.width, info.height, HG_SLIDE_MAX_MEMORY_PIXELS / 1000000);
+                     _ ("“%s” is %d × %d pixels; plain images are read into memory, up to %lld megapixels: save it as a tiled pyramidal TIFF to open it"),
+                     name, info.width, info.height, (long long) (HG_SLIDE_MAX_MEMORY_PIXELS / 1000000));
       else if (g_error_matches (local_error, HG_ERROR, HG_ERROR_INVALID_DATA))
-        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "“%s” is a damaged %s image: %s",
+        g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("“%s” is a damaged %s image: %s"),
                      name, upper, info.detail);
       else
-        g_set_error (error, HG_ERROR, local_error->code, "“%s” cannot be read: %s", name,
+        g_set_error (error, HG_ERROR, local_error->code, _ ("“%s” cannot be read: %s"), name,
                      local_error->message);
       return NULL;
     }
@@ -165,7 +165,7 @@ _hg_slide_image_open (const char   *path,
       (gdk_pixbuf_get_n_channels (pixbuf) != 3 && gdk_pixbuf_get_n_channels (pixbuf) != 4))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                   "“%s” uses a pixel layout Histoguard does not read (%d channels of %d bits)",
+                   _ ("“%s” uses a pixel layout Histoguard does not read (%d channels of %d bits)"),
                    name, gdk_pixbuf_get_n_channels (pixbuf),
                    gdk_pixbuf_get_bits_per_sample (pixbuf));
       return NULL;

@@ -2,6 +2,7 @@
 /* Whole-slide files through OpenSlide, with dead handles reopened. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <openslide.h>
 
@@ -96,7 +97,7 @@ acquire (OpenSlideData *data,
         {
           give_up_locked (data, why);
           if (data->dead_message == NULL)
-            g_set_error (error, HG_ERROR, HG_ERROR_IO, "“%s” could not be reopened: %s",
+            g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("“%s” could not be reopened: %s"),
                          data->name, why);
         }
     }
@@ -104,7 +105,7 @@ acquire (OpenSlideData *data,
   if (data->dead_message != NULL)
     {
       g_clear_error (error);
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "“%s” can no longer be read: %s", data->name,
+      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("“%s” can no longer be read: %s"), data->name,
                    data->dead_message);
     }
   else if (data->handle != NULL)
@@ -155,8 +156,8 @@ openslide_read_region_cb (gpointer data_,
       if (handle == NULL)
         {
           if (why != NULL)
-            g_prefix_error (&local_error, "reading level %d at (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") of “%s” failed (%s); ",
-                            level, x, y, data->name, why);
+            g_prefix_error (&local_error, _ ("reading level %d at (%lld, %lld) of “%s” failed (%s); "),
+                            level, (long long) x, (long long) y, data->name, why);
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
@@ -180,8 +181,8 @@ openslide_read_region_cb (gpointer data_,
     }
 
   g_set_error (error, HG_ERROR, HG_ERROR_IO,
-               "reading level %d at (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") of “%s” failed: %s",
-               level, x, y, data->name, why);
+               _ ("reading level %d at (%lld, %lld) of “%s” failed: %s"),
+               level, (long long) x, (long long) y, data->name, why);
   return FALSE;
 }
 
@@ -203,9 +204,8 @@ openslide_read_associated_cb (gpointer    data_,
   openslide_get_associated_image_dimensions (handle->osr, name, &width, &height);
   if (width <= 0 || height <= 0 || width > G_MAXINT || height > G_MAXINT)
     g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                 "the associated image “%s” of “%s” has an impossible size (%" G_GINT64_FORMAT
-                 " × %" G_GINT64_FORMAT ")",
-                 name, data->name, width, height);
+                 _ ("the associated image “%s” of “%s” has an impossible size (%lld × %lld)"),
+                 name, data->name, (long long) width, (long long) height);
   else if ((image = hg_image_new ((int) width, (int) height, error)) != NULL)
     {
       openslide_read_associated_image (handle->osr, name,
@@ -214,7 +214,7 @@ openslide_read_associated_cb (gpointer    data_,
       if (message != NULL)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_IO,
-                       "reading the associated image “%s” of “%s” failed: %s", name, data->name,
+                       _ ("reading the associated image “%s” of “%s” failed: %s"), name, data->name,
                        message);
           g_clear_pointer (&image, hg_image_unref);
           retire (data, handle, message);
@@ -294,7 +294,7 @@ _hg_slide_openslide_open (const char *path,
   vendor = openslide_detect_vendor (path);
   if (vendor == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "OpenSlide does not recognise “%s”",
+      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("OpenSlide does not recognise “%s”"),
                    name);
       return NULL;
     }
@@ -302,7 +302,7 @@ _hg_slide_openslide_open (const char *path,
   osr = openslide_open (path);
   if (osr == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "OpenSlide does not recognise “%s”",
+      g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("OpenSlide does not recognise “%s”"),
                    name);
       return NULL;
     }
@@ -311,7 +311,7 @@ _hg_slide_openslide_open (const char *path,
   if (message != NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "“%s” looks like a %s slide but is damaged: %s", name, vendor, message);
+                   _ ("“%s” looks like a %s slide but is damaged: %s"), name, vendor, message);
       return NULL;
     }
 
@@ -320,7 +320,7 @@ _hg_slide_openslide_open (const char *path,
   n_levels = openslide_get_level_count (osr);
   if (n_levels < 1)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, "“%s” has no pyramid levels", name);
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA, _ ("“%s” has no pyramid levels"), name);
       return NULL;
     }
 
@@ -333,15 +333,14 @@ _hg_slide_openslide_open (const char *path,
       if (width <= 0 || height <= 0 || width > MAX_DIMENSION || height > MAX_DIMENSION)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                       "level %d of “%s” is %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                       " pixels: each side must be from 1 to %" G_GINT64_FORMAT,
-                       level, name, width, height, MAX_DIMENSION);
+                       _ ("level %d of “%s” is %lld × %lld pixels: each side must be from 1 to %lld"),
+                       level, name, (long long) width, (long long) height, (long long) MAX_DIMENSION);
           return NULL;
         }
       if (!isfinite (downsample) || downsample < 1.0)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "level %d of “%s” has an impossible downsample (%g)", level, name,
+                       _ ("level %d of “%s” has an impossible downsample (%g)"), level, name,
                        downsample);
           return NULL;
         }
@@ -390,7 +389,7 @@ _hg_slide_openslide_open (const char *path,
     if (message != NULL)
       {
         g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                     "“%s” looks like a %s slide but its pixels cannot be read: %s", name, vendor,
+                     _ ("“%s” looks like a %s slide but its pixels cannot be read: %s"), name, vendor,
                      message);
         return NULL;
       }

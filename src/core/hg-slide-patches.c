@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "histoguard/hg-dataset.h"
@@ -67,7 +68,7 @@ scan (const char   *dir,
 
   if (gdir == NULL)
     {
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "the folder “%s” cannot be read: %s", dir,
+      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("the folder “%s” cannot be read: %s"), dir,
                    local_error->message);
       return FALSE;
     }
@@ -112,8 +113,8 @@ scan (const char   *dir,
       else if (strcmp (*patient, this_patient) != 0)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "the folder mixes patches of patients %s and %s (“%s”): open the folder "
-                       "of one patient",
+                       _ ("the folder mixes patches of patients %s and %s (“%s”): open the folder "
+                          "of one patient"),
                        *patient, this_patient, base);
           return FALSE;
         }
@@ -151,8 +152,8 @@ _hg_slide_patches_open (const char   *path,
   if (found->len == 0)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "the folder “%s” holds no IDC patches (PNG files named like "
-                   "8863_idx5_x1001_y51_class1.png, directly or in subfolders)",
+                   _ ("the folder “%s” holds no IDC patches (PNG files named like "
+                      "8863_idx5_x1001_y51_class1.png, directly or in subfolders)"),
                    name);
       return NULL;
     }
@@ -180,7 +181,7 @@ _hg_slide_patches_open (const char   *path,
           g_autofree char *base = g_path_get_basename (entry->file);
 
           g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                       "patch “%s” is %d × %d pixels; IDC patches are %d × %d", base, w, h,
+                       _ ("patch “%s” is %d × %d pixels; IDC patches are %d × %d"), base, w, h,
                        NOMINAL_PATCH_SIZE, NOMINAL_PATCH_SIZE);
           return NULL;
         }
@@ -194,10 +195,8 @@ _hg_slide_patches_open (const char   *path,
   if (width * height > HG_SLIDE_MAX_MEMORY_PIXELS)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "the patches in “%s” span %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                   " pixels; patch folders are rebuilt in memory, up to %" G_GINT64_FORMAT
-                   " megapixels",
-                   name, width, height, HG_SLIDE_MAX_MEMORY_PIXELS / 1000000);
+                   _ ("the patches in “%s” span %lld × %lld pixels; patch folders are rebuilt in memory, up to %lld megapixels"),
+                   name, (long long) width, (long long) height, (long long) (HG_SLIDE_MAX_MEMORY_PIXELS / 1000000));
       return NULL;
     }
 
@@ -249,7 +248,7 @@ _hg_slide_patches_open (const char   *path,
   if (n_unreadable == found->len)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                   "none of the %u patches in “%s” is a readable PNG image", found->len, name);
+                   _ ("none of the %u patches in “%s” is a readable PNG image"), found->len, name);
       return NULL;
     }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
@@ -296,16 +297,16 @@ set_unreadable_error (const char *path,
   if (n >= 4 && (memcmp (head, "II*\0", 4) == 0 || memcmp (head, "MM\0*", 4) == 0 ||
                  memcmp (head, "II+\0", 4) == 0 || memcmp (head, "MM\0+", 4) == 0))
     g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                 "“%s” is a TIFF file, but not a slide or image Histoguard can read: it is "
-                 "probably truncated or damaged",
+                 _ ("“%s” is a TIFF file, but not a slide or image Histoguard can read: it is "
+                    "probably truncated or damaged"),
                  name);
   else if (n > 0 && text)
-    g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "“%s” is a text file, not a slide",
+    g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("“%s” is a text file, not a slide"),
                  name);
   else
     g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                 "“%s” is neither a whole-slide file OpenSlide reads (SVS, NDPI, MRXS, SCN, "
-                 "VMS, BIF, tiled TIFF) nor an image (PNG, JPEG, TIFF)",
+                 _ ("“%s” is neither a whole-slide file OpenSlide reads (SVS, NDPI, MRXS, SCN, "
+                    "VMS, BIF, tiled TIFF) nor an image (PNG, JPEG, TIFF)"),
                  name);
 }
 
@@ -327,7 +328,7 @@ hg_slide_open (const char   *path,
     {
       int saved = errno;
 
-      g_set_error (error, HG_ERROR, HG_ERROR_IO, "“%s” cannot be opened: %s", path,
+      g_set_error (error, HG_ERROR, HG_ERROR_IO, _ ("“%s” cannot be opened: %s"), path,
                    g_strerror (saved));
       return NULL;
     }
@@ -335,10 +336,10 @@ hg_slide_open (const char   *path,
   if (S_ISDIR (st.st_mode))
     self = _hg_slide_patches_open (path, cancellable, error);
   else if (!S_ISREG (st.st_mode))
-    g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, "“%s” is not a regular file", name);
+    g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED, _ ("“%s” is not a regular file"), name);
   else if (st.st_size == 0)
     g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
-                 "“%s” is empty (0 bytes): it holds no slide", name);
+                 _ ("“%s” is empty (0 bytes): it holds no slide"), name);
   else if ((self = _hg_slide_openslide_open (path, &local_error)) == NULL &&
            g_error_matches (local_error, HG_ERROR, HG_ERROR_UNSUPPORTED))
     {
@@ -631,7 +632,7 @@ hg_slide_read_associated (HgSlide    *self,
   if (find_associated (self, name) == NULL || self->backend->read_associated == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "“%s” has no associated image named “%s”", self->name, name);
+                   _ ("“%s” has no associated image named “%s”"), self->name, name);
       return NULL;
     }
 
@@ -650,7 +651,7 @@ check_region (HgSlide *self,
   if (get_level (self, level) == NULL)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "level %d does not exist: “%s” has levels 0 to %u", level, self->name,
+                   _ ("level %d does not exist: “%s” has levels 0 to %u"), level, self->name,
                    self->levels->len - 1);
       return FALSE;
     }
@@ -665,8 +666,8 @@ check_region (HgSlide *self,
   if ((gint64) width * height > HG_SLIDE_MAX_REGION_PIXELS)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "region size %d × %d exceeds the limit of %" G_GINT64_FORMAT " pixels per read",
-                   width, height, HG_SLIDE_MAX_REGION_PIXELS);
+                   _ ("region size %d × %d exceeds the limit of %lld pixels per read"),
+                   width, height, (long long) HG_SLIDE_MAX_REGION_PIXELS);
       return FALSE;
     }
 
@@ -724,7 +725,7 @@ hg_slide_read_region (HgSlide *self,
   if (stride < (gsize) width * 4)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "stride %" G_GSIZE_FORMAT " is shorter than a row of %d pixels", stride, width);
+                   _ ("stride %zu is shorter than a row of %d pixels"), stride, width);
       return FALSE;
     }
 
@@ -794,8 +795,8 @@ hg_slide_read_tile (HgSlide *self,
   if (column < 0 || row < 0 || lx >= l->width || ly >= l->height)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "tile (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") is outside level %d of “%s”",
-                   column, row, level, self->name);
+                   _ ("tile (%lld, %lld) is outside level %d of “%s”"),
+                   (long long) column, (long long) row, level, self->name);
       return NULL;
     }
 
@@ -838,9 +839,9 @@ hg_slide_read_thumbnail (HgSlide *self,
       source = hg_slide_read_associated (self, "thumbnail", error);
     else
       g_set_error (error, HG_ERROR, HG_ERROR_UNSUPPORTED,
-                   "“%s” has no level small enough for a thumbnail (the smallest is "
-                   "%" G_GINT64_FORMAT " × %" G_GINT64_FORMAT ") and no thumbnail image",
-                   self->name, l->width, l->height);
+                   _ ("“%s” has no level small enough for a thumbnail (the smallest is "
+                      "%lld × %lld) and no thumbnail image"),
+                   self->name, (long long) l->width, (long long) l->height);
   }
 
   if (source == NULL)

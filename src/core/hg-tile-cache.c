@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-tile-cache.h"
 
@@ -449,7 +451,7 @@ hg_tile_cache_load_async (HgTileCache        *self,
   if (self->pool == NULL)
     {
       g_task_return_new_error (task, HG_ERROR, HG_ERROR_FAILED,
-                               "cannot start the tile decoding threads: %s", error->message);
+                               _ ("cannot start the tile decoding threads: %s"), error->message);
       g_object_unref (task);
       return;
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -144,9 +145,9 @@ tile_grid (HgTiling              *tiling,
   if ((gint64) tiling->columns * tiling->rows > HG_TILING_MAX_TILES)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_TOO_LARGE,
-                   "tiles of %" G_GINT64_FORMAT " pixels would cut %s into %d × %d tiles, more than "
-                   "the %d Histoguard handles: choose larger tiles",
-                   step, hg_slide_get_name (tiling->slide), tiling->columns, tiling->rows,
+                   _ ("tiles of %lld pixels would cut %s into %d × %d tiles, more than "
+                      "the %d Histoguard handles: choose larger tiles"),
+                   (long long) step, hg_slide_get_name (tiling->slide), tiling->columns, tiling->rows,
                    HG_TILING_MAX_TILES);
       return FALSE;
     }
@@ -217,7 +218,7 @@ hg_tiling_new (HgSlide               *slide,
   if (options->level >= hg_slide_get_level_count (slide))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "%s has no level %d: its levels are 0 to %d", hg_slide_get_name (slide), options->level,
+                   _ ("%s has no level %d: its levels are 0 to %d"), hg_slide_get_name (slide), options->level,
                    hg_slide_get_level_count (slide) - 1);
       return NULL;
     }
@@ -226,9 +227,8 @@ hg_tiling_new (HgSlide               *slide,
   if (!isfinite (tile_size) || tile_size < MIN_TILE_SIZE || tile_size > MAX (width, height))
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   "a tile of %g pixels does not fit %s (%" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                   "): tiles must be from %d pixels to the slide's size",
-                   tile_size, hg_slide_get_name (slide), width, height, MIN_TILE_SIZE);
+                   _ ("a tile of %g pixels does not fit %s (%lld × %lld): tiles must be from %d pixels to the slide's size"),
+                   tile_size, hg_slide_get_name (slide), (long long) width, (long long) height, MIN_TILE_SIZE);
       return NULL;
     }
 

@@ -561,7 +561,9 @@ hg_trainer_new (HgModel              *model,
   if ((int) hg_dataset_get_n_samples (train) < options->batch_size)
     {
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
-                   _ ("%u training images are fewer than one batch of %d"),
+                   g_dngettext (GETTEXT_PACKAGE, "%u training image is fewer than one batch of %d",
+                                "%u training images are fewer than one batch of %d",
+                                hg_dataset_get_n_samples (train)),
                    hg_dataset_get_n_samples (train), options->batch_size);
       return NULL;
     }
