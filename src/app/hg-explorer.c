@@ -262,7 +262,8 @@ hg_explorer_describe_attack (HgExplorer *self)
     /* Translators: attack, ε, goal: "FGSM, ε = 8/255, untargeted" */
     return g_strdup_printf (_ ("FGSM, ε = %s, %s"), eps, goal);
   /* Translators: attack, ε, steps, goal: "PGD, ε = 8/255, 10 steps, untargeted" */
-  return g_strdup_printf (_ ("%s, ε = %s, %d steps, %s"), self->kind == HG_ATTACK_BIM ? "BIM" : "PGD", eps,
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s, ε = %s, %d step, %s", "%s, ε = %s, %d steps, %s", self->steps),
+                          self->kind == HG_ATTACK_BIM ? "BIM" : "PGD", eps,
                           self->steps, goal);
 }
 
@@ -721,7 +722,9 @@ request_update (HgExplorer *self)
     {
       if (self->scope_view)
         /* Translators: tiles in view, then the most the explorer attacks at once */
-        status = g_strdup_printf (_ ("%'u tiles in view, more than %'d: zoom in, or attack the selected tile"),
+        status = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u tile in view, more than %'d: zoom in, or attack the selected tile",
+                                               "%'u tiles in view, more than %'d: zoom in, or attack the selected tile",
+                                               self->visible->len),
                                   self->visible->len, HG_EXPLORER_MAX_VIEW_TILES);
       if (selected >= 0)
         {

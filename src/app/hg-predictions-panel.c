@@ -150,8 +150,9 @@ hg_predictions_panel_set_model (HgPredictionsPanel *self,
 
       hg_model_get_input_size (model, &h, &w, &c);
       /* Translators: a model's architecture, parameters and input size */
-      subtitle = g_strdup_printf (_ ("%s · %'zu parameters · %d × %d input"), hg_model_get_arch_name (model),
-                                  hg_model_get_n_params (model), w, h);
+      subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %'zu parameter · %d × %d input",
+                                               "%s · %'zu parameters · %d × %d input", hg_model_get_n_params (model)),
+                                  hg_model_get_arch_name (model), hg_model_get_n_params (model), w, h);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->model_row), subtitle);
       gtk_stack_set_visible_child_name (self->stack, "main");
       return;
@@ -275,7 +276,9 @@ update (HgPredictionsPanel *self)
           hg_tiling_get_cell_size (tiling, &size, NULL);
           hg_tiling_get_read_size (tiling, &rw, NULL);
           /* Translators: tiles, their side in slide pixels, the pyramid level read */
-          text = g_strdup_printf (_ ("%'zu tissue tiles of %.0f px, read at level %d"), n, size,
+          text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'zu tissue tile of %.0f px, read at level %d",
+                                               "%'zu tissue tiles of %.0f px, read at level %d", n),
+                                  n, size,
                                   hg_tiling_get_level (tiling));
         }
       adw_action_row_set_subtitle (self->tiling_row, text);
@@ -293,7 +296,9 @@ update (HgPredictionsPanel *self)
       g_snprintf (text, sizeof text, "%.3f", m.balanced_accuracy);
       gtk_label_set_text (self->balanced_label, text);
       /* Translators: the 95 % interval of balanced accuracy, and the tiles */
-      interval = g_strdup_printf (_ ("95 %% interval %.3f–%.3f, %'zu tiles"), m.ba_ci95[0], m.ba_ci95[1], m.n);
+      interval = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "95 %% interval %.3f–%.3f, %'zu tile",
+                                               "95 %% interval %.3f–%.3f, %'zu tiles", m.n),
+                                  m.ba_ci95[0], m.ba_ci95[1], m.n);
       adw_action_row_set_subtitle (self->balanced_row, interval);
       if (isnan (m.auc))
         gtk_label_set_text (self->auc_label, "—");

@@ -533,7 +533,8 @@ update_done_status (HgSlidePage *self)
                             hg_heatmap_get_seconds (self->heatmap));
   else
     /* Translators: a stopped run: tiles done of all tiles */
-    text = g_strdup_printf (_ ("%'zu of %'zu tiles, stopped"), hg_heatmap_get_n_done (self->heatmap), n);
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'zu of %'zu tile, stopped", "%'zu of %'zu tiles, stopped", n),
+                            hg_heatmap_get_n_done (self->heatmap), n);
   set_status (self, text);
 }
 

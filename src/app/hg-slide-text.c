@@ -109,7 +109,9 @@ hg_slide_text_patches (HgSlide *slide)
     n_idc += patches[i].label == HG_SLIDE_LABEL_IDC;
 
   /* Translators: counts of patches labelled by a pathologist */
-  return g_strdup_printf (_ ("%'zu patches: %'zu IDC, %'zu non-IDC"), n, n_idc, n - n_idc);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'zu patch: %'zu IDC, %'zu non-IDC",
+                                       "%'zu patches: %'zu IDC, %'zu non-IDC", n),
+                          n, n_idc, n - n_idc);
 }
 
 const char *
@@ -140,7 +142,8 @@ hg_slide_text_summary (HgSlide *slide)
 
       hg_slide_get_patches (slide, &n);
       /* Translators: format · patient · number of patches */
-      return g_strdup_printf (_ ("%s · patient %s · %'zu patches"), format,
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · patient %s · %'zu patch", "%s · patient %s · %'zu patches", n),
+                              format,
                               hg_slide_get_property (slide, "idc.patient"), n);
     }
 
