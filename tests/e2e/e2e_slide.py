@@ -57,23 +57,29 @@ def demo(app):
     before = level_label(window)
     app.screenshot('e2e-slide-fit.png')
 
-    # Zoom in three steps of √2 with the status bar's button.
+    # Give the view the keyboard focus with a click on the grey margin
+    # beside the slide: a click on a tile would select it and send the
+    # arrow keys to the tile inspector (which steps from tile to tile).
+    margin = (14, 400)
+    view = window.child(name='Slide', roleName='image')
+    fitted = wait_description(view)
+    app.click(*margin)
+    # Zoom in two steps of √2 with the keyboard, one with the status bar's
+    # button.
+    app.keys('plus', at=margin)
+    app.keys('plus', at=margin)
+    keyed = wait_description(view, lambda d: d != fitted)
     zoom_in = window.child(name='Zoom In', roleName='push button')
-    for _ in range(3):
-        app.activate(zoom_in)
-        time.sleep(0.4)
+    app.activate(zoom_in)
     after = wait_label(window, lambda n: 'level' in n.lower() and ' of ' in n and n != before,
                        'with a finer level than %r' % before)
-    print('zoomed: %r -> %r' % (before, after))
+    print('zoomed: %r -> %r (keys: %r)' % (before, after, keyed))
 
     # Pan with the arrow keys: the view's description says where it is.
-    view = window.child(name='Slide', roleName='image')
     position = wait_description(view)
-    # A click on the slide gives it the keyboard focus (the zoom button had it).
-    app.click(400, 350)
-    app.keys('Right', at=(400, 350))
-    app.keys('Right', at=(400, 350))
-    app.keys('Down', at=(400, 350))
+    app.keys('Right', at=margin)
+    app.keys('Right', at=margin)
+    app.keys('Down', at=margin)
     moved = wait_description(view, lambda d: d != position)
     print('panned: %r -> %r' % (position, moved))
     time.sleep(1.5)
