@@ -18,6 +18,7 @@ ninja -C "$builddir"
 # Uninstalled, the app finds its schema here; models and the demo slide
 # are read from data/ in the source tree.
 export GSETTINGS_SCHEMA_DIR="$srcdir/$builddir/data${GSETTINGS_SCHEMA_DIR:+:$GSETTINGS_SCHEMA_DIR}"
+export HISTOGUARD_LOCALEDIR="$srcdir/$builddir/po"
 if [ $# -eq 0 ]; then
   set -- --demo
 fi

@@ -38,7 +38,7 @@ packages="build-essential meson ninja-build pkg-config gettext
   libtiff-dev desktop-file-utils appstream-util"
 if [ "$want_tests" = yes ]; then
   packages="$packages xvfb xauth dbus-x11 at-spi2-core
-    python3-dogtail python3-gi gir1.2-gtk-4.0 imagemagick xdotool"
+    python3-dogtail python3-gi gir1.2-gtk-4.0 imagemagick xdotool locales"
 fi
 if [ "$want_fuzz" = yes ]; then
   # libclang-rt-14-dev: ASan, UBSan and libFuzzer; llvm: llvm-symbolizer,

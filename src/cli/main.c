@@ -42,9 +42,13 @@ main (int   argc,
       char *argv[])
 {
   const char *name;
+  const char *localedir;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* An uninstalled build (build-aux/run.sh, the tests) reads its
+   * translations from the build tree. */
+  localedir = g_getenv ("HISTOGUARD_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("histoguard-cli");
