@@ -164,6 +164,8 @@ def main():
         w("")
         w("The same test patches attacked by the attack library (`hg-attack.h`), a separate")
         w("implementation from the trainer's own: BA under FGSM and PGD-20 (random start).")
+        w("The paper's experiment, with input-transform defences, adaptive attacks and")
+        w("DeepFool, is in [docs/paper-reproduction.md](../../docs/paper-reproduction.md).")
         w("")
         w("| Model | " + " | ".join(f"FGSM ε={e} | PGD-20 ε={e}" for e in eps_list) + " |")
         w("|---|" + "---|" * (2 * len(eps_list)))
