@@ -1309,7 +1309,7 @@ test_map_async (void)
   hg_live_attack_clear (live);
   {
     g_autoptr (HgLiveMap) filling = hg_live_attack_compute_map_async (live, &request, 1, map_progress, &w, NULL,
-                                                                       NULL, map_done, &w);
+                                                                      NULL, map_done, &w);
 
     g_assert_nonnull (filling);
     wait_for (&w.done);
