@@ -385,11 +385,12 @@ attach_overlays (HgExplorer *self,
 static void
 show_values (HgExplorer *self)
 {
-  gsize              n;
-  g_autofree float  *values[2] = { NULL, NULL };
-  g_autofree guint8 *flags[2] = { NULL, NULL };
-  HgHeatmap         *heatmap;
-  HgColormap         colormap;
+  gsize n;
+  /* Not g_autofree: on an array it would free only the first element. */
+  float     *values[2] = { NULL, NULL };
+  guint8    *flags[2] = { NULL, NULL };
+  HgHeatmap *heatmap;
+  HgColormap colormap;
 
   if (self->tiling == NULL || self->page == NULL)
     return;
@@ -424,7 +425,7 @@ show_values (HgExplorer *self)
           hg_heatmap_overlay_set_range (self->overlays[p], 0, HG_LIVE_MAX_EPS);
           hg_heatmap_overlay_set_values (self->overlays[p], values[p], NULL, n);
         }
-      return;
+      goto out;
     }
 
   if (heatmap != NULL && hg_heatmap_get_tiling (heatmap) == self->tiling)
@@ -457,6 +458,13 @@ show_values (HgExplorer *self)
       hg_heatmap_overlay_set_colormap (self->overlays[p], colormap);
       hg_heatmap_overlay_set_range (self->overlays[p], 0, 1);
       hg_heatmap_overlay_set_values (self->overlays[p], values[p], flags[p], n);
+    }
+
+out:
+  for (int p = 0; p < 2; p++)
+    {
+      g_free (values[p]);
+      g_free (flags[p]);
     }
 }
 
@@ -511,8 +519,8 @@ focus_words (HgExplorer   *self,
 static void
 update_pictures (HgExplorer *self)
 {
-  HgLiveResult    *r = self->result;
-  g_autofree char *words[2] = { NULL, NULL };
+  HgLiveResult *r = self->result;
+  char         *words[2] = { NULL, NULL }; /* freed below: g_autofree frees one element */
 
   for (int p = 0; p < 2; p++)
     for (int i = 0; i < 3; i++)
@@ -545,6 +553,8 @@ update_pictures (HgExplorer *self)
 
   set_string (self, &self->focus_text[0], words[0], PROP_FOCUS_TEXT);
   set_string (self, &self->focus_text[1], words[1], PROP_DEFENDED_FOCUS_TEXT);
+  g_free (words[0]);
+  g_free (words[1]);
   g_signal_emit (self, signals[PICTURES_CHANGED], 0);
 }
 
@@ -581,9 +591,10 @@ counts_words (HgExplorer         *self,
 static void
 update_counts (HgExplorer *self)
 {
-  g_autofree char *summary[2] = { NULL, NULL }, *accuracy[2] = { NULL, NULL };
-  HgLiveCounts     counts = { 0 };
-  int              n_flipped = 0, n_tiles = 0;
+  /* Freed below: g_autofree on an array frees only its first element. */
+  char        *summary[2] = { NULL, NULL }, *accuracy[2] = { NULL, NULL };
+  HgLiveCounts counts = { 0 };
+  int          n_flipped = 0, n_tiles = 0;
 
   for (int p = 0; self->result != NULL && p < hg_live_result_get_n_pipelines (self->result) && p < 2; p++)
     {
@@ -600,6 +611,11 @@ update_counts (HgExplorer *self)
   set_string (self, &self->accuracy, accuracy[0], PROP_ACCURACY);
   set_string (self, &self->defended_summary, summary[1], PROP_DEFENDED_SUMMARY);
   set_string (self, &self->defended_accuracy, accuracy[1], PROP_DEFENDED_ACCURACY);
+  for (int p = 0; p < 2; p++)
+    {
+      g_free (summary[p]);
+      g_free (accuracy[p]);
+    }
   if (self->n_flipped != n_flipped)
     {
       self->n_flipped = n_flipped;
