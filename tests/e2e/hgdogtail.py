@@ -144,6 +144,7 @@ class App:
         screen coordinates, so pointer clicks land in the wrong place."""
         # A GtkMenuButton's accessible wraps the toggle button that acts.
         candidates = [node] + [c for c in node.children if c.roleName == node.roleName]
+        what = '%s %r' % (node.roleName, node.name)
         for candidate in candidates:
             for name in ('click', 'activate', 'press', 'toggle'):
                 if name in candidate.actions:
@@ -155,9 +156,9 @@ class App:
                         # caller then checks that the action took effect.
                         if 'Did not receive a reply' not in str(error):
                             raise
-                        print('%s %r: no AT-SPI reply in time; going on' % (node.roleName, node.name))
+                        print('%s: no AT-SPI reply in time; going on' % what)
                     return
-        fail('%s %r has no action to activate it' % (node.roleName, node.name))
+        fail('%s has no action to activate it' % what)
 
     def menu_item(self, label):
         window = self.main_window()
