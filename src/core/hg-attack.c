@@ -8,6 +8,7 @@
 #include "histoguard/hg-attack.h"
 #include "histoguard/hg-error.h"
 
+#include "hg-model-private.h"
 #include "hg-rng-private.h"
 
 /* hg_rng_init() stream tags, so that no two uses share numbers. */
@@ -374,24 +375,12 @@ hg_attack_perturbation_norms (const float *x,
     }
 }
 
-static int
-argmax (const float *v,
-        int          k)
-{
-  int best = 0;
-
-  for (int i = 1; i < k; i++)
-    if (v[i] > v[best])
-      best = i;
-  return best;
-}
-
 static double
 cross_entropy (const float *logits,
                int          k,
                int          label)
 {
-  double max = logits[argmax (logits, k)], sum = 0;
+  double max = logits[hg_argmax (logits, k)], sum = 0;
 
   for (int i = 0; i < k; i++)
     sum += exp ((double) logits[i] - max);
@@ -461,7 +450,7 @@ best_offer (Best        *best,
     {
       const float *l = logits + (gsize) i * view->n_classes;
       int          row = rows[i];
-      int          pred = argmax (l, view->n_classes);
+      int          pred = hg_argmax (l, view->n_classes);
       gboolean     success = target >= 0 ? pred == target : pred != labels[row];
       double       score = target >= 0 ? -cross_entropy (l, view->n_classes, target)
                                        : cross_entropy (l, view->n_classes, labels[row]);
@@ -683,11 +672,11 @@ run_deepfool (View         *view,
 
       if (it == 0)
         for (int a = 0; a < n_active; a++)
-          original[active[a]] = argmax (logits + (gsize) a * k, k);
+          original[active[a]] = hg_argmax (logits + (gsize) a * k, k);
 
       /* Drop the samples already flipped; stop at the iteration cap. */
       for (int a = 0; a < n_active; a++)
-        if (argmax (logits + (gsize) a * k, k) == original[active[a]] && it < p->steps)
+        if (hg_argmax (logits + (gsize) a * k, k) == original[active[a]] && it < p->steps)
           still++;
       if (still == 0)
         break;
@@ -721,7 +710,7 @@ run_deepfool (View         *view,
           double       best_dist = INFINITY, best_norm = 0, best_f = 0;
           float       *r = r_tot + (gsize) active[a] * floats;
 
-          if (argmax (l, k) != o)
+          if (hg_argmax (l, k) != o)
             continue;
           for (int j = 1; j < k; j++)
             {
@@ -757,7 +746,7 @@ run_deepfool (View         *view,
         int kept = 0;
 
         for (int a = 0; a < n_active; a++)
-          if (argmax (logits + (gsize) a * k, k) == original[active[a]])
+          if (hg_argmax (logits + (gsize) a * k, k) == original[active[a]])
             active[kept++] = active[a];
         n_active = kept;
       }

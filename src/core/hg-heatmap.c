@@ -8,6 +8,7 @@
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-heatmap.h"
 
+#include "hg-model-private.h"
 #include "hg-threads-private.h"
 
 /* The seed of the balanced-accuracy interval of a slide's metrics. */
@@ -222,18 +223,6 @@ hg_heatmap_get_score (HgHeatmap *heatmap,
   return score;
 }
 
-static int
-argmax (const float *p,
-        int          k)
-{
-  int best = 0;
-
-  for (int c = 1; c < k; c++)
-    if (p[c] > p[best])
-      best = c;
-  return best;
-}
-
 int
 hg_heatmap_get_label (HgHeatmap *heatmap,
                       gsize      index)
@@ -242,7 +231,7 @@ hg_heatmap_get_label (HgHeatmap *heatmap,
 
   if (!hg_heatmap_get_probabilities (heatmap, index, p))
     return -1;
-  return argmax (p, heatmap->n_classes);
+  return hg_argmax (p, heatmap->n_classes);
 }
 
 void
@@ -281,7 +270,7 @@ hg_heatmap_compute_metrics (HgHeatmap *heatmap,
 
       if (tiles[i].truth == HG_SLIDE_LABEL_NONE || isnan (p[0]))
         continue;
-      best = argmax (p, k);
+      best = hg_argmax (p, k);
       labels[n] = tiles[i].truth == HG_SLIDE_LABEL_IDC;
       predictions[n] = best == heatmap->positive;
       scores[n] = p[heatmap->positive];

@@ -9,6 +9,7 @@
 #include "histoguard/hg-live.h"
 
 #include "hg-live-private.h"
+#include "hg-model-private.h"
 #include "hg-threads-private.h"
 
 /* Tiles per batch: read through the read function and predicted clean;
@@ -165,18 +166,6 @@ control_stop (const Control *control,
       return TRUE;
     }
   return FALSE;
-}
-
-static int
-argmax (const float *v,
-        int          k)
-{
-  int best = 0;
-
-  for (int i = 1; i < k; i++)
-    if (v[i] > v[best])
-      best = i;
-  return best;
 }
 
 static gboolean
@@ -618,7 +607,7 @@ attack_label (PipeCache *pc,
   if (target >= 0)
     return target;
   c = g_hash_table_lookup (pc->clean, &key);
-  return argmax (c->logits, n_classes);
+  return hg_argmax (c->logits, n_classes);
 }
 
 /* Gradient signs of pc's attack for goal for every tile in
@@ -744,7 +733,7 @@ store_eval (HgLiveResult *r,
   guint8 flags = HG_LIVE_TILE_DONE;
 
   hg_softmax (logits, 1, k, probs);
-  label = argmax (probs, k);
+  label = hg_argmax (probs, k);
   r->labels[p][pos] = label;
   if (label != clean)
     flags |= HG_LIVE_TILE_FLIPPED;
@@ -837,7 +826,7 @@ compute_job (HgLiveAttack    *live,
       {
         Clean *c = g_hash_table_lookup (pcs[p]->clean, &job->keys[i]);
         hg_softmax (c->logits, 1, k, r->clean_probs[p] + (gsize) i * k);
-        r->clean_labels[p][i] = argmax (c->logits, k);
+        r->clean_labels[p][i] = hg_argmax (c->logits, k);
         if (r->clean_scores[p] != NULL)
           {
             r->clean_scores[p][i] = c->score;
@@ -975,7 +964,7 @@ flipped (PipeCache   *pc,
 {
   Clean *c = g_hash_table_lookup (pc->clean, &t->key);
 
-  return argmax (logits, k) != argmax (c->logits, k);
+  return hg_argmax (logits, k) != hg_argmax (c->logits, k);
 }
 
 /* FGSM: scan whole units, then bisect the first unit that flips. */

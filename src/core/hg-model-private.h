@@ -61,4 +61,18 @@ void    hg_plan_unref (HgPlan *plan);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HgPlan, hg_plan_unref)
 
+/* The class with the highest score (logit or probability) of k; the first
+ * on ties. */
+static inline int
+hg_argmax (const float *v,
+           int          k)
+{
+  int best = 0;
+
+  for (int i = 1; i < k; i++)
+    if (v[i] > v[best])
+      best = i;
+  return best;
+}
+
 G_END_DECLS
