@@ -10,6 +10,7 @@
 
 #include "hg-explorer.h"
 #include "hg-heatmap-overlay.h"
+#include "hg-slide-text.h"
 #include "hg-window.h"
 
 /* Focus pictures: each model pixel becomes this many screen pixels. */
@@ -1505,9 +1506,7 @@ export_action (GSimpleAction *action,
                                                                                   : _ ("Save Comparison Numbers"),
                                                       GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                       GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), _ ("_Cancel"));
-  base = g_strdup (hg_slide_get_name (slide));
-  if (strrchr (base, '.') != NULL && hg_slide_get_source (slide) != HG_SLIDE_SOURCE_PATCHES)
-    *strrchr (base, '.') = '\0';
+  base = hg_slide_text_file_stem (slide);
   name = g_strdup_printf ("%s-attack-eps%g.%s", base, self->eps, g_str_equal (format, "png") ? "png" : "csv");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->export_chooser), name);
   g_object_set_data_full (G_OBJECT (self->export_chooser), "format", g_strdup (format), g_free);

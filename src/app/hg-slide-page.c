@@ -1298,9 +1298,7 @@ export_action (GtkWidget  *widget,
   g_clear_object (&self->export_chooser);
   self->export_chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                       GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), _ ("_Cancel"));
-  base = g_strdup (hg_slide_get_name (slide));
-  if (strrchr (base, '.') != NULL && hg_slide_get_source (slide) != HG_SLIDE_SOURCE_PATCHES)
-    *strrchr (base, '.') = '\0';
+  base = hg_slide_text_file_stem (slide);
   name = g_strdup_printf ("%s-heatmap.%s", base, format);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->export_chooser), name);
   g_object_set_data_full (G_OBJECT (self->export_chooser), "format", g_strdup (format), g_free);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "hg-slide-text.h"
 
@@ -167,4 +168,15 @@ hg_texture_new_for_image (HgImage *image)
   bytes = g_bytes_new_take (rgb, rowstride * (gsize) height);
 
   return gdk_memory_texture_new (width, height, GDK_MEMORY_R8G8B8, bytes, rowstride);
+}
+
+char *
+hg_slide_text_file_stem (HgSlide *slide)
+{
+  char *stem = g_strdup (hg_slide_get_name (slide));
+  char *dot = strrchr (stem, '.');
+
+  if (dot != NULL && hg_slide_get_source (slide) != HG_SLIDE_SOURCE_PATCHES)
+    *dot = '\0';
+  return stem;
 }

@@ -24,6 +24,9 @@ char *hg_slide_text_patches (HgSlide *slide);
 const char *hg_slide_text_associated (const char *name);
 /* A window subtitle: format and size. */
 char *hg_slide_text_summary (HgSlide *slide);
+/* The start of an export's file name: the slide's name without its
+ * extension ("CMU-1" for CMU-1.svs; a patch folder's name as it is). */
+char *hg_slide_text_file_stem (HgSlide *slide);
 
 /* An opaque texture of an HgImage, transparent areas white (empty glass). */
 GdkTexture *hg_texture_new_for_image (HgImage *image);
