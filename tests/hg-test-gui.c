@@ -181,3 +181,46 @@ hg_test_count_colours (GdkTexture *texture,
 
   return g_hash_table_size (seen);
 }
+
+gboolean
+hg_test_is_drawn (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
+}
+
+gboolean
+hg_test_window_idle (gpointer window)
+{
+  return !hg_window_get_busy (window);
+}
+
+AdwMessageDialog *
+hg_test_find_dialog (HgWindow *window)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (toplevel) &&
+          gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window) &&
+          gtk_widget_get_visible (GTK_WIDGET (toplevel)))
+        return ADW_MESSAGE_DIALOG (toplevel);
+    }
+  return NULL;
+}
+
+gboolean
+hg_test_dialog_shown (gpointer window)
+{
+  return hg_test_find_dialog (window) != NULL;
+}
+
+const char *
+hg_test_visible_page (HgWindow *window)
+{
+  GtkStack *stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), HG_TYPE_WINDOW, "stack"));
+
+  return gtk_stack_get_visible_child_name (stack);
+}

@@ -2,7 +2,10 @@
 /* Helpers for in-process GUI tests under Xvfb. */
 #pragma once
 
+#include <adwaita.h>
 #include <gtk/gtk.h>
+
+#include "hg-window.h"
 
 G_BEGIN_DECLS
 
@@ -28,5 +31,18 @@ guint32 hg_test_texture_pixel (GdkTexture *texture,
 /* Number of distinct colours (capped at cap), to tell a drawn window from a blank one. */
 guint hg_test_count_colours (GdkTexture *texture,
                              guint       cap);
+
+/* Conditions for hg_test_wait_until(). */
+/* The widget is mapped and has a width. */
+gboolean hg_test_is_drawn (gpointer widget);
+/* The HgWindow is not busy opening anything. */
+gboolean hg_test_window_idle (gpointer window);
+/* The HgWindow shows a message dialog. */
+gboolean hg_test_dialog_shown (gpointer window);
+
+/* The visible message dialog transient for window, or NULL. */
+AdwMessageDialog *hg_test_find_dialog (HgWindow *window);
+/* The name of the window's visible page ("empty", "slide"…). */
+const char *hg_test_visible_page (HgWindow *window);
 
 G_END_DECLS

@@ -34,50 +34,6 @@ static const GuiCase cases[] = {
   { "huge-patch", hg_test_bad_folder_huge_patch, "is 2000 × 2000 pixels; IDC patches are 50 × 50" },
 };
 
-static gboolean
-widget_is_drawn (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
-static gboolean
-window_idle (gpointer data)
-{
-  return !hg_window_get_busy (data);
-}
-
-static AdwMessageDialog *
-find_dialog (HgWindow *window)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (toplevel) &&
-          gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window) &&
-          gtk_widget_get_visible (GTK_WIDGET (toplevel)))
-        return ADW_MESSAGE_DIALOG (toplevel);
-    }
-  return NULL;
-}
-
-static gboolean
-dialog_shown (gpointer data)
-{
-  return find_dialog (data) != NULL;
-}
-
-static const char *
-visible_page (HgWindow *window)
-{
-  GtkStack *stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), HG_TYPE_WINDOW,
-                                                              "stack"));
-
-  return gtk_stack_get_visible_child_name (stack);
-}
-
 static void
 open_path (HgWindow   *window,
            const char *path)
@@ -94,7 +50,7 @@ new_window (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 900, 640);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
   return window;
 }
 
@@ -115,23 +71,23 @@ test_refused (void)
       cases[i].make (path);
       open_path (window, path);
       /* A hang (the named pipe, say) fails here rather than blocking. */
-      g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-      g_assert_true (hg_test_wait_until (dialog_shown, window, 5000));
-      dialog = find_dialog (window);
+      g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+      g_assert_true (hg_test_wait_until (hg_test_dialog_shown, window, 5000));
+      dialog = hg_test_find_dialog (window);
       body = adw_message_dialog_get_body (dialog);
       g_test_message ("%s: %s — %s", cases[i].file, adw_message_dialog_get_heading (dialog), body);
       g_assert_true (g_str_has_prefix (adw_message_dialog_get_heading (dialog), "Could Not Open"));
       if (strstr (body, cases[i].message) == NULL)
         g_error ("“%s” does not mention “%s”", body, cases[i].message);
       gtk_window_destroy (GTK_WINDOW (dialog));
-      g_assert_cmpstr (visible_page (window), ==, "empty");
+      g_assert_cmpstr (hg_test_visible_page (window), ==, "empty");
       g_assert_null (hg_window_get_slide (window));
     }
 
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 30000));
-  g_assert_null (find_dialog (window));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 30000));
+  g_assert_null (hg_test_find_dialog (window));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
 
   gtk_window_destroy (GTK_WINDOW (window));
   hg_test_remove_tree (dir);
@@ -154,18 +110,18 @@ test_odd_folders_open (void)
   hg_test_bad_folder_with_loop (with_loop);
 
   open_path (window, with_fifo);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_null (find_dialog (window));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_null (hg_test_find_dialog (window));
   slide = hg_window_get_slide (window);
   g_assert_nonnull (slide);
   hg_slide_get_patches (slide, &n);
   g_assert_cmpuint (n, ==, 3);
   g_assert_cmpstr (hg_slide_get_property (slide, "idc.patches.unreadable"), ==, "1");
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
 
   open_path (window, with_loop);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_null (find_dialog (window));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_null (hg_test_find_dialog (window));
   slide = hg_window_get_slide (window);
   hg_slide_get_patches (slide, &n);
   g_assert_cmpuint (n, ==, 2);
@@ -199,19 +155,19 @@ test_rapid_requests (void)
       open_path (window, bad);
       open_path (window, demo);
     }
-  g_assert_true (hg_test_wait_until (window_idle, window, 60000));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 60000));
   hg_test_iterate (200);
-  g_assert_null (find_dialog (window));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_null (hg_test_find_dialog (window));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
   g_assert_cmpstr (hg_slide_get_name (hg_window_get_slide (window)), ==, "idc-8863");
 
   /* The last request is a bad one: its dialog, and nothing else. */
   open_path (window, demo);
   open_path (window, bad);
-  g_assert_true (hg_test_wait_until (window_idle, window, 60000));
-  g_assert_true (hg_test_wait_until (dialog_shown, window, 5000));
-  g_assert_nonnull (strstr (adw_message_dialog_get_body (find_dialog (window)), "text file"));
-  gtk_window_destroy (GTK_WINDOW (find_dialog (window)));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 60000));
+  g_assert_true (hg_test_wait_until (hg_test_dialog_shown, window, 5000));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (hg_test_find_dialog (window)), "text file"));
+  gtk_window_destroy (GTK_WINDOW (hg_test_find_dialog (window)));
   /* The slide shown before stays. */
   g_assert_cmpstr (hg_slide_get_name (hg_window_get_slide (window)), ==, "idc-8863");
 
@@ -284,7 +240,7 @@ test_refused_models (void)
   GtkWidget       *panel = hg_test_find_widget (GTK_WIDGET (window), "predictions_panel");
 
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 30000));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 30000));
 
   for (gsize i = 0; i < G_N_ELEMENTS (model_cases); i++)
     {
@@ -301,7 +257,7 @@ test_refused_models (void)
       if (strstr (description, model_cases[i].message) == NULL)
         g_error ("“%s” does not mention “%s”", description, model_cases[i].message);
       g_assert_null (hg_slide_page_get_model (hg_window_get_slide_page (window)));
-      g_assert_cmpstr (visible_page (window), ==, "slide");
+      g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
     }
 
   g_settings_set_string (settings, "model", good);

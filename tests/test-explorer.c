@@ -21,20 +21,6 @@
 #include "hg-test-slides.h"
 
 static gboolean
-is_drawn (gpointer data)
-{
-  GtkWidget *widget = data;
-
-  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
-}
-
-static gboolean
-window_idle (gpointer data)
-{
-  return !hg_window_get_busy (data);
-}
-
-static gboolean
 tiling_ready (gpointer data)
 {
   return hg_slide_page_get_tiling (data) != NULL;
@@ -167,9 +153,9 @@ test_explorer_flow (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
 
   /* A turns the attack on, with its panel in front and the tiles cut. */
   gtk_widget_activate_action (GTK_WIDGET (window), "win.toggle-explorer", NULL);

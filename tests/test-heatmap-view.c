@@ -19,17 +19,9 @@
 #include "hg-test-slides.h"
 
 static gboolean
-is_drawn (gpointer data)
-{
-  GtkWidget *widget = data;
-
-  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
-}
-
-static gboolean
 view_idle (gpointer data)
 {
-  return is_drawn (data) && !hg_slide_view_get_loading (data);
+  return hg_test_is_drawn (data) && !hg_slide_view_get_loading (data);
 }
 
 static gboolean
@@ -102,7 +94,7 @@ test_overlay_pixels (void)
   gtk_window_set_child (window, GTK_WIDGET (view));
   gtk_window_set_default_size (window, 400, 300);
   gtk_window_present (window);
-  g_assert_true (hg_test_wait_until (is_drawn, view, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, view, 5000));
   hg_slide_view_set_slide (view, slide);
   hg_slide_view_zoom_original (view);
   hg_slide_view_center_on (view, 500, 380, FALSE);
@@ -206,12 +198,6 @@ typedef struct
 } Flow;
 
 static gboolean
-window_idle (gpointer data)
-{
-  return !hg_window_get_busy (data);
-}
-
-static gboolean
 heatmap_complete (gpointer data)
 {
   HgSlidePage *page = data;
@@ -291,9 +277,9 @@ test_window_flow (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 780);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
   g_assert_true (hg_test_wait_until (tiling_ready, page, 20000));
   tiling = hg_slide_page_get_tiling (page);
   g_assert_cmpint (hg_tiling_get_kind (tiling), ==, HG_TILING_PATCHES);

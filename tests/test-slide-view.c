@@ -57,14 +57,6 @@ fixture_teardown (Fixture      *fixture,
   g_free (fixture->dir);
 }
 
-static gboolean
-is_drawn (gpointer data)
-{
-  GtkWidget *widget = data;
-
-  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
-}
-
 /* Every tile of the level on screen is decoded, and the view is idle. */
 static gboolean
 tiles_ready (gpointer data)
@@ -77,7 +69,7 @@ tiles_ready (gpointer data)
   graphene_rect_t area;
   gint64          columns, rows;
 
-  if (!is_drawn (view) || hg_slide_view_get_loading (view))
+  if (!hg_test_is_drawn (view) || hg_slide_view_get_loading (view))
     return FALSE;
 
   hg_slide_view_get_visible_area (view, &area);
@@ -97,7 +89,7 @@ tiles_ready (gpointer data)
 static void
 show_slide (Fixture *fixture)
 {
-  g_assert_true (hg_test_wait_until (is_drawn, fixture->view, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, fixture->view, 5000));
   hg_slide_view_set_slide (fixture->view, fixture->slide);
   g_assert_true (hg_test_wait_until (tiles_ready, fixture->view, 10000));
   hg_test_iterate (50);
@@ -366,7 +358,7 @@ test_view_shared_viewport (Fixture      *fixture,
   hg_slide_view_set_slide (right, fixture->slide);
   hg_slide_view_set_viewport (left, shared);
   hg_slide_view_set_viewport (right, shared);
-  g_assert_true (hg_test_wait_until (is_drawn, right, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, right, 5000));
 
   hg_slide_view_zoom_to (left, 0.8, FALSE);
   hg_slide_view_center_on (left, 300, 200, FALSE);
@@ -410,7 +402,7 @@ test_view_minimap_and_scale_bar (Fixture      *fixture,
   hg_scale_bar_set_view (HG_SCALE_BAR (scale_bar), view);
   hg_slide_view_set_cache (view, fixture->cache);
   gtk_window_set_child (fixture->window, overlay);
-  g_assert_true (hg_test_wait_until (is_drawn, view, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, view, 5000));
 
   /* Without microns per pixel there is no scale bar. */
   hg_slide_view_set_slide (view, fixture->slide);
@@ -419,7 +411,7 @@ test_view_minimap_and_scale_bar (Fixture      *fixture,
 
   /* IDC patches: 4 µm per pixel. */
   hg_slide_view_set_slide (view, patch_slide);
-  g_assert_true (hg_test_wait_until (is_drawn, minimap, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, minimap, 5000));
   hg_test_iterate (100);
   g_assert_nonnull (hg_scale_bar_get_label (HG_SCALE_BAR (scale_bar)));
   microns = hg_scale_bar_get_length (HG_SCALE_BAR (scale_bar)) * HG_SLIDE_IDC_MPP /
@@ -477,7 +469,7 @@ test_view_tile_error (Fixture      *fixture,
   guint count = 0;
 
   g_signal_connect (fixture->view, "tile-error", G_CALLBACK (on_tile_error), &count);
-  g_assert_true (hg_test_wait_until (is_drawn, fixture->view, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, fixture->view, 5000));
   g_assert_cmpint (truncate (fixture->path, 4096), ==, 0);
   hg_slide_view_set_slide (fixture->view, fixture->slide);
   hg_slide_view_zoom_original (fixture->view);

@@ -15,14 +15,6 @@
 #include "hg-test-gui.h"
 #include "hg-test-slides.h"
 
-static gboolean
-widget_is_drawn (gpointer data)
-{
-  GtkWidget *widget = data;
-
-  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
-}
-
 static void
 test_window_empty_state (void)
 {
@@ -34,7 +26,7 @@ test_window_empty_state (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 680);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
   hg_test_iterate (200);
 
   stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), HG_TYPE_WINDOW, "stack"));
@@ -54,45 +46,6 @@ test_window_empty_state (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-static gboolean
-window_idle (gpointer data)
-{
-  return !hg_window_get_busy (data);
-}
-
-/* The message dialog the window shows, or NULL. */
-static AdwMessageDialog *
-find_dialog (HgWindow *window)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (toplevel) &&
-          gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window) &&
-          gtk_widget_get_visible (GTK_WIDGET (toplevel)))
-        return ADW_MESSAGE_DIALOG (toplevel);
-    }
-
-  return NULL;
-}
-
-static gboolean
-dialog_shown (gpointer data)
-{
-  return find_dialog (data) != NULL;
-}
-
-static const char *
-visible_page (HgWindow *window)
-{
-  GtkStack *stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), HG_TYPE_WINDOW, "stack"));
-
-  return gtk_stack_get_visible_child_name (stack);
-}
-
 /* Opens path and expects a dialog whose text mentions fragment, with the
  * window still on its empty page. */
 static void
@@ -104,16 +57,16 @@ assert_open_fails (HgWindow   *window,
   AdwMessageDialog *dialog;
 
   hg_window_open (window, file);
-  g_assert_true (hg_test_wait_until (window_idle, window, 10000));
-  g_assert_true (hg_test_wait_until (dialog_shown, window, 5000));
-  dialog = find_dialog (window);
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 10000));
+  g_assert_true (hg_test_wait_until (hg_test_dialog_shown, window, 5000));
+  dialog = hg_test_find_dialog (window);
   g_test_message ("%s: %s — %s", path, adw_message_dialog_get_heading (dialog),
                   adw_message_dialog_get_body (dialog));
   g_assert_true (g_str_has_prefix (adw_message_dialog_get_heading (dialog), "Could Not Open"));
   if (strstr (adw_message_dialog_get_body (dialog), fragment) == NULL)
     g_error ("“%s” does not mention “%s”", adw_message_dialog_get_body (dialog), fragment);
   gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_cmpstr (visible_page (window), ==, "empty");
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "empty");
   g_assert_null (hg_window_get_slide (window));
 }
 
@@ -131,7 +84,7 @@ test_window_open_errors (void)
   static const HgTestPatch patch = { 1, 1, 50, 50, 0 };
 
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
 
   hg_test_write_file (empty, "", 0);
   hg_test_write_file (text, "not a slide\n", -1);
@@ -150,9 +103,9 @@ test_window_open_errors (void)
 
   /* …and can still open a good slide. */
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_null (find_dialog (window));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_null (hg_test_find_dialog (window));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
 
   gtk_window_destroy (GTK_WINDOW (window));
   hg_test_remove_tree (dir);
@@ -202,12 +155,12 @@ test_window_demo_slide (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 720);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
 
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_null (find_dialog (window));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_null (hg_test_find_dialog (window));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
 
   slide = hg_window_get_slide (window);
   g_assert_nonnull (slide);
@@ -283,7 +236,7 @@ test_window_drop (void)
 
   g_assert_nonnull (demo);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, window, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, window, 5000));
 
   overlay = hg_test_find_widget (GTK_WIDGET (window), "toast_overlay");
   controllers = gtk_widget_observe_controllers (overlay);
@@ -305,8 +258,8 @@ test_window_drop (void)
   g_value_unset (&value);
   g_assert_true (handled);
 
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
   g_assert_cmpstr (hg_slide_get_name (hg_window_get_slide (window)), ==, "idc-8863");
 
   gtk_window_destroy (GTK_WINDOW (window));
@@ -343,13 +296,13 @@ test_window_recent (void)
 
   gtk_window_present (GTK_WINDOW (window));
   hg_window_open_demo (window);
-  g_assert_true (hg_test_wait_until (window_idle, window, 20000));
-  g_assert_cmpstr (visible_page (window), ==, "slide");
+  g_assert_true (hg_test_wait_until (hg_test_window_idle, window, 20000));
+  g_assert_cmpstr (hg_test_visible_page (window), ==, "slide");
   hg_test_iterate (300);
 
   second = g_object_new (HG_TYPE_WINDOW, NULL);
   gtk_window_present (GTK_WINDOW (second));
-  g_assert_true (hg_test_wait_until (widget_is_drawn, second, 5000));
+  g_assert_true (hg_test_wait_until (hg_test_is_drawn, second, 5000));
   recent_box = hg_test_find_widget (GTK_WIDGET (second), "recent_box");
   g_assert_true (gtk_widget_get_visible (recent_box));
 
