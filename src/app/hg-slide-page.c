@@ -161,6 +161,19 @@ format_microns (double microns)
   return g_strdup_printf (_ ("%.0f µm"), microns);
 }
 
+/* "11.2 × 9.3 mm": one unit for both sides, which keeps the status bar
+ * short enough for longer translations beside the side panel. */
+static char *
+format_micron_size (double width,
+                    double height)
+{
+  if (MAX (width, height) >= 1000)
+    /* Translators: a slide's width and height in millimetres */
+    return g_strdup_printf (_ ("%.1f × %.1f mm"), width / 1000, height / 1000);
+  /* Translators: a slide's width and height in micrometres */
+  return g_strdup_printf (_ ("%.0f × %.0f µm"), width, height);
+}
+
 static void
 update_position (HgSlidePage *self)
 {
@@ -189,16 +202,16 @@ update_position (HgSlidePage *self)
           g_autofree char *mx = format_microns (x * mpp_x);
           g_autofree char *my = format_microns (y * mpp_y);
 
-          g_string_append_printf (text, "  ·  %s, %s", mx, my);
+          g_string_append_printf (text, " · %s, %s", mx, my);
         }
       if (hg_slide_has_ground_truth (slide))
         switch (hg_slide_get_label_at (slide, x, y))
           {
           case HG_SLIDE_LABEL_IDC:
-            g_string_append_printf (text, "  ·  %s", _ ("IDC patch"));
+            g_string_append_printf (text, " · %s", _ ("IDC patch"));
             break;
           case HG_SLIDE_LABEL_BENIGN:
-            g_string_append_printf (text, "  ·  %s", _ ("Non-IDC patch"));
+            g_string_append_printf (text, " · %s", _ ("Non-IDC patch"));
             break;
           case HG_SLIDE_LABEL_NONE:
           default:
@@ -211,10 +224,9 @@ update_position (HgSlidePage *self)
       g_string_append_printf (text, _ ("%'lld × %'lld px"), (long long) width, (long long) height);
       if (has_mpp)
         {
-          g_autofree char *mw = format_microns (width * mpp_x);
-          g_autofree char *mh = format_microns (height * mpp_y);
+          g_autofree char *size = format_micron_size (width * mpp_x, height * mpp_y);
 
-          g_string_append_printf (text, "  ·  %s × %s", mw, mh);
+          g_string_append_printf (text, " · %s", size);
         }
     }
 
@@ -243,7 +255,7 @@ update_zoom (HgSlidePage *self)
   power = hg_slide_get_objective_power (slide);
   if (power > 0)
     /* Translators: the apparent magnification, then the pyramid level */
-    level_text = g_strdup_printf (_ ("%.1f×  ·  level %d of %d"), power * zoom, level + 1,
+    level_text = g_strdup_printf (_ ("%.1f× · level %d of %d"), power * zoom, level + 1,
                                   hg_slide_get_level_count (slide));
   else
     /* Translators: the pyramid level being shown */
