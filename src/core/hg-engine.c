@@ -972,6 +972,44 @@ bn_forward (HgContext *ctx,
   hg_parallel_for (tasks, bn_apply_task, &j);
 }
 
+/* One row of bn_grad_sums_task, with a fused ReLU's mask: dy is read
+ * unconditionally and selected, and every pointer is a restrict
+ * parameter, which is what it takes for GCC to vectorise the loop. */
+static inline void
+bn_grad_sums_row_relu (float *restrict dy,
+                       const float *restrict y,
+                       const float *restrict x,
+                       const float *restrict mean,
+                       float *restrict s1,
+                       float *restrict s2,
+                       int c)
+{
+  for (int ch = 0; ch < c; ch++)
+    {
+      float d = dy[ch];
+      float g = y[ch] > 0.0f ? d : 0.0f;
+
+      dy[ch] = g;
+      s1[ch] += g;
+      s2[ch] += g * (x[ch] - mean[ch]);
+    }
+}
+
+static inline void
+bn_grad_sums_row (const float *restrict dy,
+                  const float *restrict x,
+                  const float *restrict mean,
+                  float *restrict s1,
+                  float *restrict s2,
+                  int c)
+{
+  for (int ch = 0; ch < c; ch++)
+    {
+      s1[ch] += dy[ch];
+      s2[ch] += dy[ch] * (x[ch] - mean[ch]);
+    }
+}
+
 /* acc[0..c) += Σ dy, acc[c..2c) += Σ dy·(x − μ), masking dy in place first
  * when a ReLU was fused (so the dx pass reads it masked). */
 static void
@@ -979,40 +1017,26 @@ bn_grad_sums_task (gpointer data,
                    int      task,
                    int      worker)
 {
-  BnJob *j = data;
-  gsize  r0 = (gsize) task * j->rows_per_task;
-  gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
-  int    c = j->c;
-  const float *restrict x = j->x + r0 * c;
-  float *restrict dy = j->dy + r0 * c;
-  HgScratch *sc = &j->ctx->work[worker];
-  float     *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) c);
-  float *restrict s1 = s;
-  float *restrict s2 = s + c;
-  const float *restrict mean = j->shift_by;
+  BnJob       *j = data;
+  gsize        r0 = (gsize) task * j->rows_per_task;
+  gsize        r1 = MIN (r0 + j->rows_per_task, j->rows);
+  int          c = j->c;
+  const float *x = j->x + r0 * c;
+  float       *dy = j->dy + r0 * c;
+  HgScratch   *sc = &j->ctx->work[worker];
+  float       *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) c);
 
   memset (s, 0, 2 * c * sizeof (float));
   if (j->step->relu)
     {
-      const float *restrict y = j->y + r0 * c;
+      const float *y = j->y + r0 * c;
 
       for (gsize r = r0; r < r1; r++, x += c, y += c, dy += c)
-        for (int ch = 0; ch < c; ch++)
-          {
-            float g = y[ch] > 0.0f ? dy[ch] : 0.0f;
-
-            dy[ch] = g;
-            s1[ch] += g;
-            s2[ch] += g * (x[ch] - mean[ch]);
-          }
+        bn_grad_sums_row_relu (dy, y, x, j->shift_by, s, s + c, c);
     }
   else
     for (gsize r = r0; r < r1; r++, x += c, dy += c)
-      for (int ch = 0; ch < c; ch++)
-        {
-          s1[ch] += dy[ch];
-          s2[ch] += dy[ch] * (x[ch] - mean[ch]);
-        }
+      bn_grad_sums_row (dy, x, j->shift_by, s, s + c, c);
   add_partial (j->ctx->work[worker].dacc, s, 2 * c);
 }
 
@@ -1143,9 +1167,11 @@ relu_forward_task (gpointer data,
 {
   EwJob *j = data;
   gsize  e0 = (gsize) task * j->per_task, e1 = MIN (e0 + j->per_task, j->count);
+  const float *restrict a = j->a;
+  float *restrict out = j->out;
 
   for (gsize e = e0; e < e1; e++)
-    j->out[e] = j->a[e] > 0.0f ? j->a[e] : 0.0f;
+    out[e] = a[e] > 0.0f ? a[e] : 0.0f;
 }
 
 /* dx (+)= dy where y > 0 */
@@ -1156,13 +1182,25 @@ relu_backward_task (gpointer data,
 {
   EwJob *j = data;
   gsize  e0 = (gsize) task * j->per_task, e1 = MIN (e0 + j->per_task, j->count);
+  const float *restrict mask = j->mask;
+  const float *restrict a = j->a;
+  float *restrict out = j->out;
 
-  for (gsize e = e0; e < e1; e++)
-    {
-      float v = j->mask[e] > 0.0f ? j->a[e] : 0.0f;
+  /* the fields in locals and the branch outside: loops that vectorise */
+  if (j->add)
+    for (gsize e = e0; e < e1; e++)
+      {
+        float g = a[e];
 
-      j->out[e] = j->add ? j->out[e] + v : v;
-    }
+        out[e] += mask[e] > 0.0f ? g : 0.0f;
+      }
+  else
+    for (gsize e = e0; e < e1; e++)
+      {
+        float g = a[e];
+
+        out[e] = mask[e] > 0.0f ? g : 0.0f;
+      }
 }
 
 /* out (+)= a (· mask) */
@@ -1340,6 +1378,53 @@ maxpool_forward_task (gpointer data,
     }
 }
 
+/* dx of one 2×2 window, C channels: the first of the window's maxima
+ * (a, b, c, then d) takes the gradient. Unconditional reads, selects and
+ * restrict parameters, so that GCC vectorises it. */
+static inline void
+maxpool_grad_window (const float *restrict xa,
+                     const float *restrict xb,
+                     const float *restrict xc,
+                     const float *restrict y,
+                     const float *restrict g,
+                     float *restrict da,
+                     float *restrict db,
+                     float *restrict dc,
+                     float *restrict dd,
+                     int      C,
+                     gboolean add)
+{
+  if (add)
+    for (int ch = 0; ch < C; ch++)
+      {
+        float v = y[ch], gv = g[ch];
+        float rest_b = xa[ch] == v ? 0.0f : gv;
+        float rest_c = xb[ch] == v ? 0.0f : rest_b;
+
+        float ga = xa[ch] == v ? gv : 0.0f;
+        float gb = xb[ch] == v ? rest_b : 0.0f;
+        float gc = xc[ch] == v ? rest_c : 0.0f;
+        float gd = xc[ch] == v ? 0.0f : rest_c;
+
+        da[ch] += ga;
+        db[ch] += gb;
+        dc[ch] += gc;
+        dd[ch] += gd;
+      }
+  else
+    for (int ch = 0; ch < C; ch++)
+      {
+        float v = y[ch], gv = g[ch];
+        float rest_b = xa[ch] == v ? 0.0f : gv;
+        float rest_c = xb[ch] == v ? 0.0f : rest_b;
+
+        da[ch] = xa[ch] == v ? gv : 0.0f;
+        db[ch] = xb[ch] == v ? rest_b : 0.0f;
+        dc[ch] = xc[ch] == v ? rest_c : 0.0f;
+        dd[ch] = xc[ch] == v ? 0.0f : rest_c;
+      }
+}
+
 static void
 maxpool_backward_task (gpointer data,
                        int      task,
@@ -1347,6 +1432,7 @@ maxpool_backward_task (gpointer data,
 {
   PoolJob *j = data;
   int      img0, img1, oy0, oy1, C = j->in.c;
+  gboolean add = j->add;
 
   pool_range (j, task, &img0, &img1, &oy0, &oy1);
   for (int img = img0; img < img1; img++)
@@ -1363,37 +1449,12 @@ maxpool_backward_task (gpointer data,
           for (int oy = oy0; oy < oy1; oy++)
             for (int ox = 0; ox < j->out.w; ox++)
               {
-                gsize i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
-                gsize o = ((gsize) oy * j->out.w + ox) * C;
-                const float *restrict xa = x + i00, *restrict xb = xa + C;
-                const float *restrict xc = xa + row;
-                float *restrict da = dx + i00, *restrict db = da + C;
-                float *restrict dc = da + row, *restrict dd = dc + C;
-                const float *restrict yo = y + o, *restrict g = dy + o;
+                gsize  i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
+                gsize  o = ((gsize) oy * j->out.w + ox) * C;
+                float *da = dx + i00;
 
-                for (int ch = 0; ch < C; ch++)
-                  {
-                    float v = yo[ch];
-                    int   ta = xa[ch] == v;
-                    int   tb = !ta && xb[ch] == v;
-                    int   tc = !ta && !tb && xc[ch] == v;
-                    int   td = !ta && !tb && !tc;
-
-                    if (j->add)
-                      {
-                        da[ch] += ta ? g[ch] : 0.0f;
-                        db[ch] += tb ? g[ch] : 0.0f;
-                        dc[ch] += tc ? g[ch] : 0.0f;
-                        dd[ch] += td ? g[ch] : 0.0f;
-                      }
-                    else
-                      {
-                        da[ch] = ta ? g[ch] : 0.0f;
-                        db[ch] = tb ? g[ch] : 0.0f;
-                        dc[ch] = tc ? g[ch] : 0.0f;
-                        dd[ch] = td ? g[ch] : 0.0f;
-                      }
-                  }
+                maxpool_grad_window (x + i00, x + i00 + C, x + i00 + row, y + o, dy + o, da,
+                                     da + C, da + row, da + row + C, C, add);
               }
           if (!j->add)
             {
