@@ -40,7 +40,7 @@ mkdir -p "$(dirname "$out")"
 
 # Paths relative to the checkout, so that the command recorded in the
 # document reads the same on every machine.
-rel() { realpath --relative-to="$srcdir" "$1"; }
+rel() { realpath --no-symlinks --relative-to="$srcdir" "$1"; }
 standard=$(rel "$standard")
 robust=$(rel "$robust")
 data=$(rel "$data")
