@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Retakes data/screenshots/heatmap.png and tile-inspector.png from the
-# running app on the demo slide with the shipped models, under Xvfb:
+# Retakes data/screenshots/main-window.png, heatmap.png and
+# tile-inspector.png from the running app on the demo slide with the
+# shipped models, under Xvfb:
 #
 #   xvfb-run -a -s '-screen 0 1280x800x24' build-aux/take-screenshots.sh [BUILDDIR]
 #
@@ -23,9 +24,22 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 sleep 10
 wid=$(xdotool search --onlyvisible --name idc-8863 | head -n 1)
+xdotool windowfocus "$wid"
+# The viewer at 1100×720, zoomed in three steps, the pointer on tissue.
+xdotool windowsize "$wid" 1100 720
+sleep 2
+for step in 1 2 3; do
+  xdotool key ctrl+plus
+  sleep 1
+done
+sleep 2
+xdotool mousemove 300 330
+sleep 2
+import -window root -crop 1100x720+0+0 data/screenshots/main-window.png
 xdotool windowsize "$wid" 1280 800
 sleep 2
-xdotool windowfocus "$wid"
+xdotool key ctrl+0
+sleep 2
 # The Predictions panel (the heatmap runs), then H and G as a user would.
 xdotool mousemove 1008 80 click 1
 sleep 6
@@ -44,4 +58,4 @@ sleep 3
 xdotool mousemove 450 430
 sleep 1
 import -window root -crop 1280x800+0+0 data/screenshots/tile-inspector.png
-echo "take-screenshots.sh: wrote data/screenshots/heatmap.png and tile-inspector.png"
+echo "take-screenshots.sh: wrote data/screenshots/main-window.png, heatmap.png and tile-inspector.png"

@@ -152,13 +152,16 @@ hg_slide_page_get_zoom_text (HgSlidePage *self)
   return gtk_menu_button_get_label (self->zoom_button);
 }
 
-/* "1.2 mm" or "350 µm", to go beside pixel counts. */
+/* "5.3, 4.5 mm": a point's position, one unit for both coordinates. */
 static char *
-format_microns (double microns)
+format_micron_point (double x,
+                     double y)
 {
-  if (microns >= 1000)
-    return g_strdup_printf (_ ("%.1f mm"), microns / 1000);
-  return g_strdup_printf (_ ("%.0f µm"), microns);
+  if (MAX (x, y) >= 1000)
+    /* Translators: a position on the slide (x, y) in millimetres */
+    return g_strdup_printf (_ ("%.1f, %.1f mm"), x / 1000, y / 1000);
+  /* Translators: a position on the slide (x, y) in micrometres */
+  return g_strdup_printf (_ ("%.0f, %.0f µm"), x, y);
 }
 
 /* "11.2 × 9.3 mm": one unit for both sides, which keeps the status bar
@@ -199,10 +202,9 @@ update_position (HgSlidePage *self)
                               (long long) floor (y));
       if (has_mpp)
         {
-          g_autofree char *mx = format_microns (x * mpp_x);
-          g_autofree char *my = format_microns (y * mpp_y);
+          g_autofree char *position = format_micron_point (x * mpp_x, y * mpp_y);
 
-          g_string_append_printf (text, " · %s, %s", mx, my);
+          g_string_append_printf (text, " · %s", position);
         }
       if (hg_slide_has_ground_truth (slide))
         switch (hg_slide_get_label_at (slide, x, y))
