@@ -180,6 +180,8 @@ test_train_predict (void)
   g_assert_nonnull (strstr (hg_model_get_metadata (model, "test_metrics"), "\"pgd20\""));
   g_assert_nonnull (strstr (hg_model_get_metadata (model, "recipe"), "\"adv\":\"none\""));
   g_assert_cmpstr (hg_model_get_class_name (model, 1), ==, "IDC");
+  /* --threads 1 is one compute thread in all: OpenBLAS too. */
+  g_assert_nonnull (strstr (hg_model_get_metadata (model, "train_machine"), "\"threads\": 1, \"blas_threads\": 1,"));
 
   /* predict: one line per readable image, in order; the bad one on stderr. */
   predict = hg_test_cli_runv ("predict", "--model", out, img0, img1, NULL);

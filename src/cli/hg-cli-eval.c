@@ -604,7 +604,7 @@ hg_cli_eval (int    argc,
     }
   if (threads < 0 || threads > 256)
     {
-      hg_cli_error (COMMAND, _ ("--threads must be from 1 to 256, got %d"), threads);
+      hg_cli_error (COMMAND, _ ("--threads must be from 0 (one per core) to 256, not %d"), threads);
       return HG_CLI_EXIT_USAGE;
     }
 

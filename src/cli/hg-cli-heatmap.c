@@ -254,7 +254,7 @@ hg_cli_heatmap (int    argc,
   style.threshold = threshold;
   style.show_truth = truth;
 
-  hg_threads_set (threads, 0);
+  hg_cli_set_threads (threads);
   cancellable = hg_cli_cancel_on_interrupt ();
 
   model = hg_model_load (model_path, &error);

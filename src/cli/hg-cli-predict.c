@@ -106,7 +106,7 @@ hg_cli_predict (int    argc,
       return HG_CLI_EXIT_USAGE;
     }
 
-  hg_threads_set (threads, 0);
+  hg_cli_set_threads (threads);
   model = hg_model_load (model_path, &error);
   if (model == NULL)
     {

@@ -585,9 +585,10 @@ set_provenance (Train               *t,
 
   /* Wall time means little on a shared machine without the load it ran
    * under, and the CPU time it took. */
-  machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"load_start\": %.2f, "
-                             "\"load_mean\": %.2f, \"cpu_seconds\": %.1f}",
-                             g_get_num_processors (), hg_threads_get_n_workers (), t->load_start,
+  machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"blas_threads\": %d, "
+                             "\"load_start\": %.2f, \"load_mean\": %.2f, \"cpu_seconds\": %.1f}",
+                             g_get_num_processors (), hg_threads_get_n_workers (),
+                             hg_threads_get_blas_threads (), t->load_start,
                              t->load_n > 0 ? t->load_sum / t->load_n : load_average (),
                              cpu_seconds () - t->cpu_start);
   hg_model_set_metadata (model, "command", t->command_line);
@@ -802,7 +803,7 @@ hg_cli_train (int    argc,
   if (!check_arguments (&t))
     return HG_CLI_EXIT_USAGE;
 
-  hg_threads_set (t.threads, 0);
+  hg_cli_set_threads (t.threads);
   model = hg_model_new_from_arch (t.arch, (guint64) t.seed, &error);
   if (model == NULL)
     {

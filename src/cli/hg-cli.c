@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hg-cli.h"
+#include "histoguard/histoguard.h"
 
 void
 hg_cli_error (const char *what,
@@ -105,4 +106,10 @@ hg_cli_cancel_on_interrupt (void)
       g_once_init_leave (&once, 1);
     }
   return cancellable;
+}
+
+void
+hg_cli_set_threads (int threads)
+{
+  hg_threads_set (threads, 1);
 }

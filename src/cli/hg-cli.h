@@ -34,6 +34,11 @@ gboolean hg_cli_stderr_is_tty (void);
 /* A cancellable that the first SIGINT or SIGTERM cancels; a second one
  * exits at once with HG_CLI_EXIT_INTERRUPTED. */
 GCancellable *hg_cli_cancel_on_interrupt (void);
+/* --threads N: N compute threads in all, one per core when N is 0.
+ * OpenBLAS stays on one thread even when N is 1, so that two runs with
+ * --threads 1 share a 2-core machine without either spilling onto the
+ * other's core. */
+void hg_cli_set_threads (int threads);
 
 /* Subcommands, one per hg-cli-<name>.c. */
 int hg_cli_attack (int    argc,
