@@ -228,12 +228,23 @@ def main():
     w("")
     w("Training time is the wall time of the training loop (loading the patches and the")
     w("final evaluation excluded). `build-aux/train-models.sh` trains the two models side")
-    w("by side, each with one engine thread (`--threads 1`, so that the seed fixes the")
+    w("by side, each with one compute thread (`--threads 1`, so that the seed fixes the")
     w("model bit for bit) on one of the machine's two cores; CPU time is what the")
     w("process used. The mean load is the 1-minute load average sampled after each epoch")
-    w("(2.0 means both cores busy). While these two trained, the same machine also ran")
-    w("test suites and compilers (the mean load says how much), so CPU time is the better")
-    w("guide to what an idle machine needs.")
+    w("(2.0 means both cores busy), so CPU time is the better guide to what an idle")
+    w("machine needs.")
+    old_threads = [title for key, title, path, m in models
+                   if "blas_threads" not in m["metadata"].get("train_machine", {})]
+    if old_threads:
+        w("")
+        who = ("Both models were" if len(old_threads) == len(models)
+               else f"The {old_threads[0].lower()} model was")
+        w(f"{who} trained by a build from before `--threads 1` also kept OpenBLAS")
+        w("to one thread (commit af3f660): each run had one engine thread and two OpenBLAS")
+        w("threads, four busy threads on two cores, which the mean load shows. With the")
+        w("same recipe and seed, builds from that commit on give models that differ from")
+        w("these in the last bits of their weights (OpenBLAS rounds differently on two")
+        w("threads).")
     w("")
     for key, title, path, m in models:
         meta = m["metadata"]

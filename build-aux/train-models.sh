@@ -10,7 +10,7 @@
 # data/models/idc-robust.safetensors (each replaced atomically, at every new
 # best epoch), their training logs (data/models/*.log) and
 # data/models/README.md. $HG_SHARED_DATA overrides ../shared/data.
-# The two models train side by side, each with one engine thread on one
+# The two models train side by side, each with one compute thread on one
 # core (with one thread a seed gives the same model bit for bit): 32 and 33
 # minutes of training, then 10 of final evaluation each, on an otherwise
 # idle 2-core machine. Run it on an idle machine if the training times in
