@@ -11,9 +11,9 @@
 # best epoch), their training logs (data/models/*.log) and
 # data/models/README.md. $HG_SHARED_DATA overrides ../shared/data.
 # The two models train side by side, each with one compute thread on one
-# core (with one thread a seed gives the same model bit for bit): 32 and 33
-# minutes of training, then 10 of final evaluation each, on an otherwise
-# idle 2-core machine. Run it on an idle machine if the training times in
+# core (with one thread a seed gives the same model bit for bit): 49
+# minutes of training each, then about 10 of final evaluation each, on an
+# otherwise idle 2-core machine. Run it on an idle machine if the training times in
 # the card are to mean anything.
 
 set -eu
@@ -65,11 +65,11 @@ train() {
 # The recipes, frozen on the validation split.
 pids=
 if [ $do_standard = yes ]; then
-  train idc-standard --arch cnn:channels=32-48-128 --epochs 36 --balance --ema 0.99 &
+  train idc-standard --arch cnn:channels=32-48-128 --epochs 60 --balance --ema 0.99 &
   pids="$pids $!"
 fi
 if [ $do_robust = yes ]; then
-  train idc-robust --arch cnn:channels=32-48-128 --epochs 20 --balance --ema 0.99 --adv fgsm-rs --eps 5 &
+  train idc-robust --arch cnn:channels=32-48-128 --epochs 30 --balance --ema 0.99 --adv fgsm-rs --eps 5 &
   pids="$pids $!"
 fi
 for pid in $pids; do
