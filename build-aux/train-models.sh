@@ -13,8 +13,8 @@
 # The two models train side by side, each with one compute thread on one
 # core (with one thread a seed gives the same model bit for bit): 49
 # minutes of training each, then about 10 of final evaluation each, on an
-# otherwise idle 2-core machine. Run it on an idle machine if the training times in
-# the card are to mean anything.
+# otherwise idle 2-core machine. Run it on an idle machine if the training
+# times in the card are to mean anything.
 
 set -eu
 

@@ -268,17 +268,11 @@ hg_explorer_describe_attack (HgExplorer *self)
                           self->steps, goal);
 }
 
-char *
-hg_explorer_describe_pane (HgExplorer    *self,
-                           HgExplorerPane pane)
+/* The defended pipeline, e.g. "JPEG 75 + detector". */
+static char *
+describe_pipeline (HgExplorer *self)
 {
   g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *joined = NULL;
-
-  g_return_val_if_fail (HG_IS_EXPLORER (self), NULL);
-
-  if (pane == HG_EXPLORER_UNDEFENDED)
-    return g_strdup (_ ("Undefended model"));
 
   if (self->robust && self->robust_model != NULL)
     g_ptr_array_add (parts, g_strdup (_ ("adversarially trained model")));
@@ -290,10 +284,25 @@ hg_explorer_describe_pane (HgExplorer    *self,
     g_ptr_array_add (parts, g_strdup (_ ("bit depth 4")));
   if (self->detector)
     g_ptr_array_add (parts, g_strdup (_ ("detector")));
+  if (parts->len == 0)
+    return g_strdup (_ ("no defence chosen"));
   g_ptr_array_add (parts, NULL);
-  joined = g_strjoinv (" + ", (char **) parts->pdata);
+  return g_strjoinv (" + ", (char **) parts->pdata);
+}
 
-  return g_strdup_printf ("%s: %s\n%s", _ ("Defended"), *joined != '\0' ? joined : _ ("no defence chosen"),
+char *
+hg_explorer_describe_pane (HgExplorer    *self,
+                           HgExplorerPane pane)
+{
+  g_autofree char *pipeline = NULL;
+
+  g_return_val_if_fail (HG_IS_EXPLORER (self), NULL);
+
+  if (pane == HG_EXPLORER_UNDEFENDED)
+    return g_strdup (_ ("Undefended model"));
+
+  pipeline = describe_pipeline (self);
+  return g_strdup_printf ("%s: %s\n%s", _ ("Defended"), pipeline,
                           self->adaptive ? _ ("Adaptive attack, crafted against this pipeline")
                                          : _ ("Transfer attack, crafted on the undefended model"));
 }
@@ -329,7 +338,14 @@ update_captions (HgExplorer *self)
       left = caption_markup (text, map);
       if (self->compare)
         {
-          g_autofree char *defended = hg_explorer_describe_pane (self, HG_EXPLORER_DEFENDED);
+          /* Shorter than hg_explorer_describe_pane (): a long pipeline
+           * must not wrap the bold line and push the caption over the
+           * slide, least of all in presentation mode. */
+          g_autofree char *pipeline = describe_pipeline (self);
+          g_autofree char *defended = g_strdup_printf ("%s\n%s",
+                                                       self->adaptive ? _ ("Defended, adaptive attack")
+                                                                      : _ ("Defended, transfer attack"),
+                                                       pipeline);
 
           right = caption_markup (defended, map);
         }

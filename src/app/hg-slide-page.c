@@ -364,6 +364,10 @@ set_caption (GtkLabel   *label,
              const char *text)
 {
   gtk_label_set_markup (label, text != NULL ? text : "");
+  /* Each of its lines is ellipsized rather than wrapped ("lines" is 1 in
+   * the template), so that it covers little of the slide; the whole text
+   * is in the tooltip. */
+  gtk_widget_set_tooltip_markup (GTK_WIDGET (label), text);
   gtk_widget_set_visible (GTK_WIDGET (label), text != NULL && *text != '\0');
 }
 
