@@ -444,11 +444,13 @@ test_detector (void)
   g_assert_cmpfloat (hg_detector_calibrate (detector, clean, 10, 1.0), ==, -INFINITY);
 
   /* Squeezing 8-bit patches to 8 bits changes nothing (but an ulp: x/255
-   * against x·(1/255)): every score 0. */
+   * against x·(1/255)): every score 0, give or take rounding. Under
+   * valgrind OpenBLAS picks other kernels, which sum in another order:
+   * 1.04e-6 was seen there. */
   g_assert_true (hg_detector_score (identity, ctx, data_x, (int) data_n, NULL, 0, scores, &error));
   g_assert_no_error (error);
   for (gsize i = 0; i < data_n; i++)
-    g_assert_cmpfloat (scores[i], <=, 1e-6);
+    g_assert_cmpfloat (scores[i], <=, 1e-5);
 
   /* Otherwise scores are L1 distances between distributions: in [0, 2],
    * and not all 0. */
