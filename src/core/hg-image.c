@@ -201,16 +201,24 @@ hg_image_scale (const HgImage *self,
 
   src = surface_for (self);
   dst = surface_for (scaled);
-  cr = cairo_create (dst);
-  cairo_scale (cr, (double) width / self->width, (double) height / self->height);
-  cairo_set_source_surface (cr, src, 0, 0);
-  pattern = cairo_get_source (cr);
-  cairo_pattern_set_filter (pattern, CAIRO_FILTER_GOOD);
-  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_PAD);
-  cairo_set_operator (cr, CAIRO_OPERATOR_SOURCE);
-  cairo_paint (cr);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
+  /* A surface in error (wider than cairo's 32767 pixels) stops here:
+   * cairo 1.16 leaks a pattern when it is given one as a source. */
+  status = cairo_surface_status (src);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (dst);
+  if (status == CAIRO_STATUS_SUCCESS)
+    {
+      cr = cairo_create (dst);
+      cairo_scale (cr, (double) width / self->width, (double) height / self->height);
+      cairo_set_source_surface (cr, src, 0, 0);
+      pattern = cairo_get_source (cr);
+      cairo_pattern_set_filter (pattern, CAIRO_FILTER_GOOD);
+      cairo_pattern_set_extend (pattern, CAIRO_EXTEND_PAD);
+      cairo_set_operator (cr, CAIRO_OPERATOR_SOURCE);
+      cairo_paint (cr);
+      status = cairo_status (cr);
+      cairo_destroy (cr);
+    }
   cairo_surface_flush (dst);
   cairo_surface_destroy (dst);
   cairo_surface_destroy (src);
