@@ -368,6 +368,7 @@ hg_heatmap_render (HgHeatmap            *heatmap,
   g_autoptr (HgImage) out = NULL;
   cairo_surface_t   *surface, *thumb_surface;
   cairo_t           *cr;
+  cairo_status_t     status;
   gint64             width, height;
   int                tw, th, ow, oh;
   double             scale, unit;
@@ -407,6 +408,19 @@ hg_heatmap_render (HgHeatmap            *heatmap,
   thumb_surface = cairo_image_surface_create_for_data ((guint8 *) hg_image_get_data (thumbnail),
                                                        CAIRO_FORMAT_ARGB32, tw, th,
                                                        (int) hg_image_get_stride (thumbnail));
+  /* As in hg_image_scale (): cairo refuses images wider than 32767
+   * pixels, and leaks a pattern if given such a surface as a source. */
+  status = cairo_surface_status (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (thumb_surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (surface);
+      cairo_surface_destroy (thumb_surface);
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("drawing a %d × %d heatmap failed: %s"), ow, oh,
+                   cairo_status_to_string (status));
+      return NULL;
+    }
   cr = cairo_create (surface);
 
   cairo_set_source_rgb (cr, 1, 1, 1);
