@@ -174,6 +174,11 @@ def main():
                 shown = f"{value:.3f} ({value:.5f})"
             w(f"| {title} | {label} {op} {bound:.2f} | {reference:.3f} | {shown} | {met} |")
     w("")
+    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(args.out)), "candidates.md")):
+        w("Other recipes tried for the adversarially trained model, each judged on the")
+        w("validation split by a rule written before it started, and why none replaced")
+        w("it: [candidates.md](candidates.md).")
+        w("")
 
     if report is not None:
         w("### Independent check with `histoguard-cli eval`")
