@@ -39,6 +39,19 @@ hg_test_bad_text (const char *path)
   hg_test_write_file (path, "This is not a slide.\nJust some notes.\n", -1);
 }
 
+/* A 26-byte TIFF whose one tag, ImageDescription, claims 4,236,230,656
+ * characters: OpenSlide 3.4 would allocate them all (fuzz-slide). */
+void
+hg_test_bad_tiff_huge_tag (const char *path)
+{
+  static const char tiff[] = "II*\0\x08\0\0\0"                        /* header, directory at 8 */
+                             "\x01\0"                                 /* one entry */
+                             "\x0e\x01\x02\0\0\xc0\x7f\xfc\x1a\0\0\0" /* 270, ASCII, count, offset */
+                             "\0\0\0\0";                              /* no next directory */
+
+  hg_test_write_file (path, tiff, sizeof tiff - 1);
+}
+
 void
 hg_test_bad_fifo (const char *path)
 {

@@ -14,6 +14,7 @@ char *hg_test_tiny_model_path (void);
 /* Anything. */
 void hg_test_bad_empty (const char *path);
 void hg_test_bad_text (const char *path);
+void hg_test_bad_tiff_huge_tag (const char *path);
 void hg_test_bad_fifo (const char *path);
 void hg_test_bad_folder (const char *path);
 void hg_test_bad_symlink_loop (const char *path); /* a link to itself: ELOOP */

@@ -55,6 +55,7 @@ static const BadCase cases[] = {
   /* Slides. */
   { "slide/empty", "scan.svs", hg_test_bad_empty, { "slide-info", "@" }, 1, "“scan.svs” is empty (0 bytes): it holds no slide" },
   { "slide/text", "scan.svs", hg_test_bad_text, { "slide-info", "@" }, 1, "“scan.svs” is a text file, not a slide" },
+  { "slide/tiff-huge-tag", "scan.svs", hg_test_bad_tiff_huge_tag, { "slide-info", "@" }, 1, "“scan.svs” is a damaged TIFF: its tag 270 claims 4236230656 values, more than the whole file holds" },
   { "slide/fifo", "scan.svs", hg_test_bad_fifo, { "slide-info", "@" }, 1, "“scan.svs” is not a regular file" },
   { "slide/symlink-loop", "scan.svs", hg_test_bad_symlink_loop, { "slide-info", "@" }, 1, "Too many levels of symbolic links" },
   { "slide/png-huge", "big.png", hg_test_bad_png_huge, { "slide-info", "@" }, 1, "“big.png” is 100000 × 100000 pixels; plain images are read into memory" },

@@ -2,9 +2,13 @@
 /* Whole-slide files through OpenSlide, with dead handles reopened. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <openslide.h>
+#include <unistd.h>
 
 #include "histoguard/hg-error.h"
 
@@ -14,6 +18,128 @@
 #define MAX_DIMENSION (G_GINT64_CONSTANT (1) << 24)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (openslide_t, openslide_close)
+
+/* How many directories check_tiff() walks: slides have a few dozen. */
+#define MAX_TIFF_DIRECTORIES 4096
+
+static gboolean
+read_at (int     fd,
+         guint8 *buf,
+         gsize   size,
+         guint64 offset)
+{
+  ssize_t got;
+
+  do
+    got = pread (fd, buf, size, (off_t) offset);
+  while (got < 0 && errno == EINTR);
+  return got == (ssize_t) size;
+}
+
+static guint64
+tiff_uint (const guint8 *p,
+           int           bytes,
+           gboolean      big_endian)
+{
+  guint64 v = 0;
+
+  for (int i = 0; i < bytes; i++)
+    v |= (guint64) p[big_endian ? bytes - 1 - i : i] << (8 * i);
+  return v;
+}
+
+/* OpenSlide 3.4 reads a TIFF's directories before anything else, and
+ * allocates each tag's values at the size the file claims before
+ * checking it against the file: a 4 kB file can ask for 4 GB (found by
+ * fuzz-slide). So the directories are walked here first, and a tag
+ * whose values could not fit in the file is refused. Anything this walk
+ * cannot follow (an offset past the end, an unknown type, a loop) is
+ * left to OpenSlide, which reports it. */
+static gboolean
+check_tiff (const char *path,
+            const char *name,
+            GError    **error)
+{
+  static const guint8 type_size[19] = { 0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8 };
+  guint8              head[16], entry[20];
+  gboolean            big_endian, big_tiff;
+  guint64             file_size, dir;
+  int                 entry_size, count_size, offset_size;
+  GStatBuf            st;
+  int                 fd;
+  gboolean            ok = TRUE;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0)
+    return TRUE; /* OpenSlide says why */
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || !read_at (fd, head, sizeof head, 0))
+    goto out;
+  file_size = (guint64) st.st_size;
+  if (memcmp (head, "II", 2) == 0)
+    big_endian = FALSE;
+  else if (memcmp (head, "MM", 2) == 0)
+    big_endian = TRUE;
+  else
+    goto out;
+  switch (tiff_uint (head + 2, 2, big_endian))
+    {
+    case 42:
+      big_tiff = FALSE;
+      dir = tiff_uint (head + 4, 4, big_endian);
+      break;
+    case 43:
+      big_tiff = TRUE;
+      dir = tiff_uint (head + 8, 8, big_endian);
+      break;
+    default:
+      goto out;
+    }
+  count_size = big_tiff ? 8 : 2;
+  offset_size = big_tiff ? 8 : 4;
+  entry_size = big_tiff ? 20 : 12;
+
+  for (int d = 0; d < MAX_TIFF_DIRECTORIES && dir != 0 && dir < file_size; d++)
+    {
+      guint64 n;
+
+      if (!read_at (fd, head, count_size, dir))
+        break;
+      n = tiff_uint (head, count_size, big_endian);
+      if (n > (file_size - dir) / entry_size)
+        break;
+      for (guint64 i = 0; i < n; i++)
+        {
+          guint   tag, type;
+          guint64 count;
+
+          if (!read_at (fd, entry, entry_size, dir + count_size + i * entry_size))
+            goto out;
+          tag = (guint) tiff_uint (entry, 2, big_endian);
+          type = (guint) tiff_uint (entry + 2, 2, big_endian);
+          count = tiff_uint (entry + 4, offset_size, big_endian);
+          if (type >= G_N_ELEMENTS (type_size) || type_size[type] == 0)
+            continue;
+          if (count > file_size / type_size[type])
+            {
+              g_autofree char *claimed = g_strdup_printf ("%" G_GUINT64_FORMAT, count);
+
+              g_set_error (error, HG_ERROR, HG_ERROR_INVALID_DATA,
+                           _ ("“%s” is a damaged TIFF: its tag %u claims %s values, more than "
+                              "the whole file holds"),
+                           name, tag, claimed);
+              ok = FALSE;
+              goto out;
+            }
+        }
+      if (!read_at (fd, head, offset_size, dir + count_size + n * entry_size))
+        break;
+      dir = tiff_uint (head, offset_size, big_endian);
+    }
+
+out:
+  close (fd);
+  return ok;
+}
 
 /* An openslide_t shared by the threads reading through it: closed when the
  * last of them lets go, so a reopen never pulls it from under a reader. */
@@ -291,6 +417,8 @@ _hg_slide_openslide_open (const char *path,
   int                n_levels;
   guint32            probe = 0;
 
+  if (!check_tiff (path, name, error))
+    return NULL;
   vendor = openslide_detect_vendor (path);
   if (vendor == NULL)
     {
