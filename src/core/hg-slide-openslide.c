@@ -21,6 +21,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (openslide_t, openslide_close)
 
 /* How many directories check_tiff() walks: slides have a few dozen. */
 #define MAX_TIFF_DIRECTORIES 4096
+/* Directory entries read at a time (each 12 bytes, 20 in BigTIFF). */
+#define TIFF_ENTRIES_PER_READ 64
+
+/* Reads up to size bytes at offset; returns how many it got (0 on error). */
+static gsize
+read_some (int     fd,
+           guint8 *buf,
+           gsize   size,
+           guint64 offset)
+{
+  ssize_t got;
+
+  do
+    got = pread (fd, buf, size, (off_t) offset);
+  while (got < 0 && errno == EINTR);
+  return got > 0 ? (gsize) got : 0;
+}
 
 static gboolean
 read_at (int     fd,
@@ -28,12 +45,7 @@ read_at (int     fd,
          gsize   size,
          guint64 offset)
 {
-  ssize_t got;
-
-  do
-    got = pread (fd, buf, size, (off_t) offset);
-  while (got < 0 && errno == EINTR);
-  return got == (ssize_t) size;
+  return read_some (fd, buf, size, offset) == size;
 }
 
 static guint64
@@ -61,13 +73,14 @@ check_tiff (const char *path,
             GError    **error)
 {
   static const guint8 type_size[19] = { 0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8 };
-  guint8              head[16], entry[20];
+  guint8              head[16], entries[TIFF_ENTRIES_PER_READ * 20];
   gboolean            big_endian, big_tiff;
   guint64             file_size, dir;
   int                 entry_size, count_size, offset_size;
   GStatBuf            st;
   int                 fd;
   gboolean            ok = TRUE;
+  gsize               got = 0;
 
   fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0)
@@ -109,10 +122,14 @@ check_tiff (const char *path,
         break;
       for (guint64 i = 0; i < n; i++)
         {
-          guint   tag, type;
-          guint64 count;
+          const guint8 *entry = entries + (i % TIFF_ENTRIES_PER_READ) * entry_size;
+          guint         tag, type;
+          guint64       count;
 
-          if (!read_at (fd, entry, entry_size, dir + count_size + i * entry_size))
+          if (i % TIFF_ENTRIES_PER_READ == 0)
+            got = read_some (fd, entries, MIN (n - i, TIFF_ENTRIES_PER_READ) * entry_size,
+                             dir + count_size + i * entry_size);
+          if ((i % TIFF_ENTRIES_PER_READ + 1) * entry_size > got) /* the file ends in this entry */
             goto out;
           tag = (guint) tiff_uint (entry, 2, big_endian);
           type = (guint) tiff_uint (entry + 2, 2, big_endian);
