@@ -8,6 +8,9 @@
  *       and training-mode parameter gradients (as a safetensors file)
  *   hg-bench time MODEL INPUT.f32 N [SECONDS]
  *       prints one JSON object of timings
+ *   hg-bench profile MODEL INPUT.f32 N [SECONDS]
+ *       where a training step's time goes: milliseconds per step in each
+ *       node's forward and backward pass, and in the optimizer's update
  */
 #include "config.h"
 
@@ -327,12 +330,12 @@ cmd_time (int    argc,
         rounds++;
       }
   }
-  for (int op = 0; op < HG_N_OPS; op++)
+  for (int i = 0; i < model->arch->n_nodes; i++)
     {
-      if (op == HG_OP_CONV2D)
-        conv_seconds += ctx->forward_seconds[op];
+      if (model->arch->nodes[i].op == HG_OP_CONV2D)
+        conv_seconds += ctx->forward_seconds[i];
       else
-        other_seconds += ctx->forward_seconds[op];
+        other_seconds += ctx->forward_seconds[i];
     }
   hg_context_set_profile (ctx, FALSE);
 
@@ -370,6 +373,68 @@ cmd_time (int    argc,
   return 0;
 }
 
+static int
+cmd_profile (int    argc,
+             char **argv)
+{
+  g_autoptr (HgModel) model = NULL;
+  g_autoptr (HgContext) ctx = NULL;
+  g_autoptr (HgOptimizer) opt = NULL;
+  g_autofree float *x = NULL;
+  g_autofree int   *labels = NULL;
+  double            seconds, t0, loss_seconds = 0.0, step_seconds = 0.0, total = 0.0;
+  int               n, h, w, c, k, steps = 0;
+
+  if (argc < 5)
+    return 2;
+  model = load (argv[2]);
+  n = atoi (argv[4]);
+  seconds = argc > 5 ? g_ascii_strtod (argv[5], NULL) : 2.0;
+  hg_model_get_input_size (model, &h, &w, &c);
+  k = hg_model_get_n_classes (model);
+  x = read_floats (argv[3], (gsize) n * h * w * c);
+  labels = g_new0 (int, n);
+  for (int i = 0; i < n; i++)
+    labels[i] = i % k;
+  ctx = hg_context_new (model);
+  opt = hg_optimizer_new_sgd (model, 1e-4f, 0.9f, 5e-4f, FALSE);
+  hg_model_train_step (ctx, opt, x, n, labels); /* warm-up: buffers, first touch */
+
+  hg_context_set_profile (ctx, TRUE);
+  t0 = now ();
+  while (now () - t0 < seconds || steps < 3)
+    {
+      double t1 = now (), t2;
+
+      hg_context_zero_grads (ctx);
+      hg_context_loss_backward (ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x, n, labels, NULL,
+                                NULL);
+      t2 = now ();
+      hg_optimizer_step (opt, hg_context_get_grads (ctx, NULL), 1.0f / n);
+      loss_seconds += t2 - t1;
+      step_seconds += now () - t2;
+      steps++;
+    }
+
+  printf ("%s, batch %d, %d training steps: ms per step\n", hg_model_get_arch_name (model), n,
+          steps);
+  printf ("%-16s %-10s %9s %9s\n", "node", "op", "forward", "backward");
+  for (int i = 0; i < model->arch->n_nodes; i++)
+    if (ctx->forward_seconds[i] > 0.0 || ctx->backward_seconds[i] > 0.0)
+      {
+        printf ("%-16s %-10s %9.2f %9.2f\n", model->arch->nodes[i].name,
+                hg_op_name (model->arch->nodes[i].op), ctx->forward_seconds[i] * 1e3 / steps,
+                ctx->backward_seconds[i] * 1e3 / steps);
+        total += ctx->forward_seconds[i] + ctx->backward_seconds[i];
+      }
+  printf ("%-27s %9.2f\n", "ops, total", total * 1e3 / steps);
+  printf ("%-27s %9.2f\n", "rest of pass", (loss_seconds - total) * 1e3 / steps);
+  printf ("%-27s %9.2f\n", "optimizer", step_seconds * 1e3 / steps);
+  printf ("%-27s %9.2f\n", "step", (loss_seconds + step_seconds) * 1e3 / steps);
+  hg_context_set_profile (ctx, FALSE); /* clears the counters */
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -382,10 +447,13 @@ main (int   argc,
     rc = cmd_probe (argc, argv);
   else if (argc >= 2 && strcmp (argv[1], "time") == 0)
     rc = cmd_time (argc, argv);
+  else if (argc >= 2 && strcmp (argv[1], "profile") == 0)
+    rc = cmd_profile (argc, argv);
 
   if (rc == 2)
     fprintf (stderr, "Usage: hg-bench init ARCH SEED OUT\n"
                      "       hg-bench probe MODEL INPUT.f32 N LABELS.i32 OUTDIR\n"
-                     "       hg-bench time MODEL INPUT.f32 N [SECONDS]\n");
+                     "       hg-bench time MODEL INPUT.f32 N [SECONDS]\n"
+                     "       hg-bench profile MODEL INPUT.f32 N [SECONDS]\n");
   return rc;
 }

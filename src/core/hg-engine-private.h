@@ -54,11 +54,11 @@ struct _HgContext
   guint64      rng;
   HgScratch    work[HG_MAX_WORKERS];
 
-  /* Benchmarks: seconds spent per op type, forward and backward, while
+  /* Benchmarks: seconds spent per node, forward and backward, while
    * profile is set (hg_context_set_profile). */
   gboolean profile;
-  double   forward_seconds[HG_N_OPS];
-  double   backward_seconds[HG_N_OPS];
+  double  *forward_seconds;
+  double  *backward_seconds;
 };
 
 /* For benchmarks and tests only. */

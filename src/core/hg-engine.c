@@ -1700,6 +1700,8 @@ hg_context_new (HgModel *model)
   ctx->dy_cap = g_new0 (gsize, n_nodes);
   ctx->dy_set = g_new0 (gboolean, n_nodes);
   ctx->node_state = g_new0 (HgNodeState, n_nodes);
+  ctx->forward_seconds = g_new0 (double, 2 * (gsize) n_nodes);
+  ctx->backward_seconds = ctx->forward_seconds + n_nodes;
   ctx->rng = G_GUINT64_CONSTANT (0x5EED5EED5EED5EED);
   for (int i = 0; i < n_nodes; i++)
     {
@@ -1747,6 +1749,7 @@ hg_context_free (HgContext *ctx)
   g_free (ctx->dy_cap);
   g_free (ctx->dy_set);
   g_free (ctx->node_state);
+  g_free (ctx->forward_seconds);
   g_free (ctx->grads);
   g_clear_pointer (&ctx->plan, hg_plan_unref);
   g_clear_pointer (&ctx->exact_plan, hg_plan_unref);
@@ -1766,8 +1769,7 @@ hg_context_set_profile (HgContext *ctx,
                         gboolean   profile)
 {
   ctx->profile = profile;
-  memset (ctx->forward_seconds, 0, sizeof ctx->forward_seconds);
-  memset (ctx->backward_seconds, 0, sizeof ctx->backward_seconds);
+  memset (ctx->forward_seconds, 0, 2 * (gsize) ctx->arch->n_nodes * sizeof (double));
 }
 
 void
@@ -1996,7 +1998,7 @@ hg_context_forward (HgContext   *ctx,
 
         forward_node (ctx, i, n, x);
         if (ctx->profile)
-          ctx->forward_seconds[ctx->arch->nodes[i].op] += (g_get_monotonic_time () - t0) * 1e-6;
+          ctx->forward_seconds[i] += (g_get_monotonic_time () - t0) * 1e-6;
       }
 
   if (mode == HG_MODE_TRAINING)
@@ -2175,7 +2177,7 @@ hg_context_backward (HgContext   *ctx,
             return FALSE;
           }
         if (ctx->profile)
-          ctx->backward_seconds[ctx->arch->nodes[i].op] += (g_get_monotonic_time () - t0) * 1e-6;
+          ctx->backward_seconds[i] += (g_get_monotonic_time () - t0) * 1e-6;
       }
 
   if (grad_x != NULL)
