@@ -182,6 +182,35 @@ typedef struct _ConvJob
   const float           *wt; /* [C][k·k·OC]: W flipped and transposed */
 } ConvJob;
 
+/* memcpy of n floats, for the short runs of im2col: a first layer copies
+ * k·3 floats at a time, and a call per run costs more than the copy.
+ * Fixed-size memcpys compile to plain moves. */
+static inline void
+copy_floats (float       *dst,
+             const float *src,
+             gsize        n)
+{
+  if (n > 32)
+    {
+      memcpy (dst, src, n * sizeof (float));
+      return;
+    }
+  for (; n >= 8; n -= 8, dst += 8, src += 8)
+    memcpy (dst, src, 8 * sizeof (float));
+  if (n >= 4)
+    {
+      memcpy (dst, src, 4 * sizeof (float));
+      n -= 4, dst += 4, src += 4;
+    }
+  if (n >= 2)
+    {
+      memcpy (dst, src, 2 * sizeof (float));
+      n -= 2, dst += 2, src += 2;
+    }
+  if (n == 1)
+    *dst = *src;
+}
+
 static void
 im2col_band (const ConvJob *j,
              const float   *x, /* one image */
@@ -211,7 +240,7 @@ im2col_band (const ConvJob *j,
               }
             if (ix0 >= 0 && ix0 + k <= W)
               {
-                memcpy (dst, x + ((gsize) iy * W + ix0) * C, kc * sizeof (float));
+                copy_floats (dst, x + ((gsize) iy * W + ix0) * C, kc);
                 continue;
               }
             for (int kx = 0; kx < k; kx++)
@@ -221,7 +250,7 @@ im2col_band (const ConvJob *j,
                 if (ix < 0 || ix >= W)
                   memset (dst + (gsize) kx * C, 0, C * sizeof (float));
                 else
-                  memcpy (dst + (gsize) kx * C, x + ((gsize) iy * W + ix) * C, C * sizeof (float));
+                  copy_floats (dst + (gsize) kx * C, x + ((gsize) iy * W + ix) * C, C);
               }
           }
       }
@@ -528,10 +557,10 @@ mask_relu (float *restrict dy,
 }
 
 static void
-accumulate_bias (float       *db,
-                 const float *dy,
-                 gsize        rows,
-                 int          c)
+accumulate_bias (float *restrict db,
+                 const float *restrict dy,
+                 gsize rows,
+                 int   c)
 {
   for (gsize r = 0; r < rows; r++, dy += c)
     for (int o = 0; o < c; o++)
@@ -562,7 +591,8 @@ conv_backward_task (gpointer data,
         {
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->oc, j->in.c, (int) r, 1.0f, dyb,
                        j->oc, x, j->in.c, 1.0f, dw, j->in.c);
-          accumulate_bias (dw + wsize, dyb, r, j->oc);
+          if (st->b != NULL)
+            accumulate_bias (dw + wsize, dyb, r, j->oc);
         }
       if (j->need_dx)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) r, j->in.c, j->oc, 1.0f, dyb,
@@ -590,7 +620,8 @@ conv_backward_task (gpointer data,
         im2col_task (j, j->x, img0, img1, oy0, oy1, col);
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->oc, j->K, (int) bp, 1.0f, dyb,
                      j->oc, col, j->K, 1.0f, dw, j->K);
-        accumulate_bias (dw + wsize, dyb, bp, j->oc);
+        if (st->b != NULL) /* most convs have none: batch norm follows */
+          accumulate_bias (dw + wsize, dyb, bp, j->oc);
       }
     if (j->need_dx)
       {
