@@ -40,6 +40,16 @@ static const OpCase op_cases[] = {
     "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"padding\":1,\"bias\":false},"
     "{\"name\":\"b\",\"op\":\"batchnorm\"},{\"name\":\"c\",\"op\":\"relu\"}",
     5, 5, 3 },
+  /* batch norm computing the max pool that reads it (see
+   * hg_model_new_exact_plan), with and without a ReLU between, odd sizes */
+  { "conv-batchnorm-relu-maxpool",
+    "{\"name\":\"a\",\"op\":\"conv2d\",\"channels\":4,\"kernel\":3,\"padding\":1,\"bias\":false},"
+    "{\"name\":\"b\",\"op\":\"batchnorm\"},{\"name\":\"c\",\"op\":\"relu\"},"
+    "{\"name\":\"d\",\"op\":\"maxpool\",\"kernel\":2}",
+    7, 5, 3 },
+  { "batchnorm-maxpool",
+    "{\"name\":\"a\",\"op\":\"batchnorm\"},{\"name\":\"b\",\"op\":\"maxpool\",\"kernel\":2}", 6,
+    7, 3 },
   { "relu", "{\"name\":\"a\",\"op\":\"relu\"}", 4, 4, 3 },
   { "maxpool", "{\"name\":\"a\",\"op\":\"maxpool\",\"kernel\":2}", 6, 6, 3 },
   /* odd sizes: the last row and column are in no window */
@@ -407,6 +417,67 @@ test_fused_matches_exact (void)
         g_assert_cmpfloat_with_epsilon (l1[i], l2[i], 1e-4 * max_abs (l2, f.n * k));
       for (gsize i = 0; i < f.n * f.in_size; i++)
         g_assert_cmpfloat_with_epsilon (g1[i], g2[i], 1e-4 * max_abs (g2, f.n * f.in_size));
+      fixture_clear (&f);
+    }
+}
+
+/* Training: the exact plan (fused ReLUs, pools computed by their batch
+ * norms) gives the logits and gradients of the plain one, which runs
+ * every node on its own. */
+static void
+test_exact_matches_plain (void)
+{
+  static const char *const archs[] = {
+    "cnn:size=20,width=4",
+    "cnn:size=21,width=4", /* odd maps: rows and columns outside every window */
+    "densenet:size=20,growth=3,layers=2",
+    "resnet:size=20,width=4,blocks=1",
+  };
+
+  for (gsize a = 0; a < G_N_ELEMENTS (archs); a++)
+    {
+      g_autoptr (GError) error = NULL;
+      HgModel          *model = hg_model_new_from_arch (archs[a], 5, &error);
+      Fixture           f;
+      gsize             n_params;
+      g_autofree float *l1 = NULL, *l2 = NULL, *g1 = NULL, *g2 = NULL, *p1 = NULL;
+      const float      *p2;
+      gboolean          pools_fused = FALSE;
+
+      g_assert_no_error (error);
+      rng_state = 4242;
+      fixture_init (&f, model, 5);
+      hg_model_get_params (model, &n_params);
+      l1 = g_new (float, f.n *f.k);
+      l2 = g_new (float, f.n *f.k);
+      g1 = g_new (float, f.n *f.in_size);
+      g2 = g_new (float, f.n *f.in_size);
+
+      hg_context_set_seed (f.ctx, 1); /* the same dropout masks */
+      hg_context_zero_grads (f.ctx);
+      g_assert_true (hg_context_forward (f.ctx, HG_MODE_TRAINING_NO_UPDATE, HG_PASS_PARAM_GRADS,
+                                         f.x, f.n, l1));
+      for (int i = 0; i < model->arch->n_nodes; i++)
+        pools_fused |= f.ctx->plan->steps[i].pooled_by != 0;
+      g_assert_true (hg_context_backward (f.ctx, f.r, g1));
+      p1 = g_memdup2 (hg_context_get_grads (f.ctx, NULL), n_params * sizeof (float));
+
+      hg_context_set_seed (f.ctx, 1);
+      hg_context_zero_grads (f.ctx);
+      g_assert_true (hg_context_forward (f.ctx, HG_MODE_TRAINING_NO_UPDATE,
+                                         HG_PASS_PARAM_GRADS | HG_PASS_KEEP_NODES, f.x, f.n, l2));
+      g_assert_true (hg_context_backward (f.ctx, f.r, g2));
+      p2 = hg_context_get_grads (f.ctx, NULL);
+
+      /* the CNNs are conv, batch norm, ReLU, max pool: their pools fuse */
+      if (g_str_has_prefix (archs[a], "cnn"))
+        g_assert_true (pools_fused);
+      for (int i = 0; i < f.n * f.k; i++)
+        g_assert_cmpfloat_with_epsilon (l1[i], l2[i], 1e-5 * max_abs (l2, f.n * f.k));
+      for (gsize i = 0; i < f.n * f.in_size; i++)
+        g_assert_cmpfloat_with_epsilon (g1[i], g2[i], 1e-4 * max_abs (g2, f.n * f.in_size));
+      for (gsize i = 0; i < n_params; i++)
+        g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-4 * max_abs (p2, n_params));
       fixture_clear (&f);
     }
 }
@@ -894,6 +965,7 @@ main (int   argc,
       g_test_add_data_func (path, full_archs[i], test_arch_gradients);
     }
   g_test_add_func ("/hg/engine/fused-matches-exact", test_fused_matches_exact);
+  g_test_add_func ("/hg/engine/exact-matches-plain", test_exact_matches_plain);
   g_test_add_func ("/hg/engine/loss-input-grad", test_loss_input_grad);
   g_test_add_func ("/hg/engine/activation-grad", test_activation_grad);
   g_test_add_func ("/hg/engine/predict-slices", test_predict_slices);

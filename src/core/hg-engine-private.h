@@ -30,6 +30,10 @@ typedef struct
   float *shift;
   float *mask; /* dropout: 0 or 1/(1-rate) */
   gsize  mask_cap;
+  /* batch norm whose 2×2 max pool is fused (HgStep.pool_into): Σ dy and
+   * Σ dy·(x − μ) per channel, taken by the pool's backward pass */
+  double  *grad_sums;
+  gboolean grad_sums_ready;
 } HgNodeState;
 
 struct _HgContext

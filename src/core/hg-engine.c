@@ -778,6 +778,33 @@ conv_backward (HgContext *ctx,
     }
 }
 
+/* 2×2, stride-2 max pooling of output rows [oy0, oy1) of one image: x
+ * has shape in, y has out's width. */
+static void
+pool2_rows (const float *x,
+            HgShape      in,
+            int          out_w,
+            int          oy0,
+            int          oy1,
+            float       *y)
+{
+  int   C = in.c;
+  gsize row = (gsize) in.w * C;
+
+  for (int oy = oy0; oy < oy1; oy++)
+    for (int ox = 0; ox < out_w; ox++)
+      {
+        const float *restrict a = x + ((gsize) 2 * oy * in.w + 2 * ox) * C;
+        const float *restrict b = a + C;
+        const float *restrict c = a + row;
+        const float *restrict d = c + C;
+        float *restrict yo = y + ((gsize) oy * out_w + ox) * C;
+
+        for (int ch = 0; ch < C; ch++)
+          yo[ch] = MAX (MAX (a[ch], b[ch]), MAX (c[ch], d[ch]));
+      }
+}
+
 /* ---- batch norm ---------------------------------------------------------- */
 
 /* Per-channel work over NHWC rows. Sums are taken in float over one task's
@@ -799,6 +826,11 @@ typedef struct
   const float  *a, *b, *k;     /* backward: dx = a·dy + b·x + k */
   const float  *shift_by;      /* per-channel shift of the sums */
   double       *task_stats;    /* per task: mean[c], M2[c] */
+  /* a fused 2×2 max pool (HgStep.pool_into): its output, the shapes, and
+   * tasks of pool_rows output rows of one image */
+  float  *pool_y;
+  HgShape shape, pool;
+  int     pool_rows, per_image;
 } BnJob;
 
 static void
@@ -848,6 +880,25 @@ bn_stats_task (gpointer data,
 }
 
 static void
+bn_apply_rows (const float *restrict x,
+               float *restrict y,
+               gsize rows,
+               int   c,
+               const float *restrict scale,
+               const float *restrict shift,
+               gboolean relu)
+{
+  if (relu)
+    for (gsize r = 0; r < rows; r++, x += c, y += c)
+      for (int ch = 0; ch < c; ch++)
+        y[ch] = MAX (x[ch] * scale[ch] + shift[ch], 0.0f);
+  else
+    for (gsize r = 0; r < rows; r++, x += c, y += c)
+      for (int ch = 0; ch < c; ch++)
+        y[ch] = x[ch] * scale[ch] + shift[ch];
+}
+
+static void
 bn_apply_task (gpointer data,
                int      task,
                int      worker)
@@ -855,20 +906,54 @@ bn_apply_task (gpointer data,
   BnJob *j = data;
   gsize  r0 = (gsize) task * j->rows_per_task;
   gsize  r1 = MIN (r0 + j->rows_per_task, j->rows);
-  int    c = j->c;
-  const float *restrict x = j->x + r0 * c;
-  float *restrict y = j->y + r0 * c;
-  const float *restrict scale = j->scale;
-  const float *restrict shift = j->shift;
 
-  if (j->step->relu)
-    for (gsize r = r0; r < r1; r++, x += c, y += c)
-      for (int ch = 0; ch < c; ch++)
-        y[ch] = MAX (x[ch] * scale[ch] + shift[ch], 0.0f);
-  else
-    for (gsize r = r0; r < r1; r++, x += c, y += c)
-      for (int ch = 0; ch < c; ch++)
-        y[ch] = x[ch] * scale[ch] + shift[ch];
+  bn_apply_rows (j->x + r0 * j->c, j->y + r0 * j->c, r1 - r0, j->c, j->scale, j->shift,
+                 j->step->relu);
+}
+
+/* The batch norm of one task's rows of an image, then the 2×2 max pool
+ * of those rows while they are in cache. The last task of an image also
+ * normalises an odd last row, which no window reads. */
+static void
+bn_apply_pool_task (gpointer data,
+                    int      task,
+                    int      worker)
+{
+  BnJob *j = data;
+  int    img = task / j->per_image;
+  int    py0 = (task % j->per_image) * j->pool_rows;
+  int    py1 = MIN (j->pool.h, py0 + j->pool_rows);
+  int    y0 = 2 * py0, y1 = py1 == j->pool.h ? j->shape.h : 2 * py1;
+  gsize  row = (gsize) j->shape.w * j->c;
+  gsize  at = (gsize) img * shape_size (j->shape);
+  float *y = j->y + at;
+
+  bn_apply_rows (j->x + at + y0 * row, y + y0 * row, (gsize) (y1 - y0) * j->shape.w, j->c,
+                 j->scale, j->shift, j->step->relu);
+  pool2_rows (y, j->shape, j->pool.w, py0, py1, j->pool_y + (gsize) img * shape_size (j->pool));
+}
+
+/* y = x·scale + shift (and the fused ReLU, and the fused pool) */
+static void
+bn_apply (BnJob     *j,
+          HgContext *ctx,
+          int        i,
+          int        n,
+          int        tasks)
+{
+  int pool = j->step->pool_into;
+
+  if (pool == 0)
+    {
+      hg_parallel_for (tasks, bn_apply_task, j);
+      return;
+    }
+  j->shape = ctx->arch->nodes[i].shape;
+  j->pool = ctx->arch->nodes[pool].shape;
+  j->pool_y = ctx->y[pool];
+  j->pool_rows = (int) MAX (1, ROWS_PER_TASK_FLOATS / (4 * (gsize) MAX (1, j->pool.w) * j->c));
+  j->per_image = MAX (1, ceil_div (j->pool.h, j->pool_rows));
+  hg_parallel_for (n * j->per_image, bn_apply_pool_task, j);
 }
 
 static void
@@ -930,7 +1015,7 @@ bn_forward (HgContext *ctx,
       /* fused inference plan: precomputed */
       j.scale = st->scale;
       j.shift = st->shift;
-      hg_parallel_for (tasks, bn_apply_task, &j);
+      bn_apply (&j, ctx, i, n, tasks);
       return;
     }
 
@@ -1000,7 +1085,7 @@ bn_forward (HgContext *ctx,
     }
   j.scale = state->scale;
   j.shift = state->shift;
-  hg_parallel_for (tasks, bn_apply_task, &j);
+  bn_apply (&j, ctx, i, n, tasks);
 }
 
 /* One row of bn_grad_sums_task, with a fused ReLU's mask: dy is read
@@ -1132,7 +1217,13 @@ bn_backward (HgContext *ctx,
     }
   else
     {
-      if (need_dw || batch_stats)
+      if (state->grad_sums_ready)
+        {
+          /* taken, and dy masked, by the fused max pool's backward pass */
+          memcpy (sums, state->grad_sums, 2 * (gsize) c * sizeof (double));
+          state->grad_sums_ready = FALSE;
+        }
+      else if (need_dw || batch_stats)
         {
           zero_dacc (ctx, 2 * c);
           hg_parallel_for (tasks, bn_grad_sums_task, &j);
@@ -1317,6 +1408,11 @@ typedef struct
   float        *y;
   const float  *dy;
   float        *dx;
+  /* backward of a pool fused into a batch norm (+ ReLU): the norm's
+   * input and mean, for its gradient sums */
+  const float *bn_x;
+  const float *mean;
+  gboolean     relu;
 } PoolJob;
 
 static void
@@ -1363,20 +1459,7 @@ maxpool_forward_task (gpointer data,
 
       if (j->k == 2 && j->s == 2 && j->p == 0)
         {
-          gsize row = (gsize) j->in.w * C;
-
-          for (int oy = oy0; oy < oy1; oy++)
-            for (int ox = 0; ox < j->out.w; ox++)
-              {
-                const float *restrict a = x + ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
-                const float *restrict b = a + C;
-                const float *restrict c = a + row;
-                const float *restrict d = c + C;
-                float *restrict yo = y + ((gsize) oy * j->out.w + ox) * C;
-
-                for (int ch = 0; ch < C; ch++)
-                  yo[ch] = MAX (MAX (a[ch], b[ch]), MAX (c[ch], d[ch]));
-              }
+          pool2_rows (x, j->in, j->out.w, oy0, oy1, y);
           continue;
         }
 
@@ -1535,6 +1618,104 @@ maxpool_backward_task (gpointer data,
               }
           }
     }
+}
+
+/* The same window, for a pool fused into a batch norm (x: its output,
+ * u: its input): the gradient is masked by the norm's fused ReLU (the
+ * window's maximum is the value that got through it) and its batch-norm
+ * sums are taken: s1 += Σ dy, s2 += Σ dy·(u − μ). */
+static inline void
+maxpool_bn_grad_window (const float *restrict xa,
+                        const float *restrict xb,
+                        const float *restrict xc,
+                        const float *restrict ua,
+                        const float *restrict ub,
+                        const float *restrict uc,
+                        const float *restrict ud,
+                        const float *restrict y,
+                        const float *restrict g,
+                        const float *restrict mean,
+                        float *restrict da,
+                        float *restrict db,
+                        float *restrict dc,
+                        float *restrict dd,
+                        float *restrict s1,
+                        float *restrict s2,
+                        int      C,
+                        gboolean relu)
+{
+  for (int ch = 0; ch < C; ch++)
+    {
+      float v = y[ch], gv = g[ch];
+
+      if (relu) /* a constant in each inlined copy (see the caller) */
+        gv = v > 0.0f ? gv : 0.0f;
+      float rest_b = xa[ch] == v ? 0.0f : gv;
+      float rest_c = xb[ch] == v ? 0.0f : rest_b;
+      float ga = xa[ch] == v ? gv : 0.0f;
+      float gb = xb[ch] == v ? rest_b : 0.0f;
+      float gc = xc[ch] == v ? rest_c : 0.0f;
+      float gd = xc[ch] == v ? 0.0f : rest_c;
+      float m = mean[ch];
+
+      da[ch] = ga;
+      db[ch] = gb;
+      dc[ch] = gc;
+      dd[ch] = gd;
+      s1[ch] += gv;
+      s2[ch] += ga * (ua[ch] - m) + gb * (ub[ch] - m) + gc * (uc[ch] - m) + gd * (ud[ch] - m);
+    }
+}
+
+/* 2×2 max pool backward into the batch norm that computes it (see
+ * hg_model_new_exact_plan): dx is written, not added to. */
+static void
+maxpool_bn_backward_task (gpointer data,
+                          int      task,
+                          int      worker)
+{
+  PoolJob   *j = data;
+  int        img0, img1, oy0, oy1, C = j->in.c;
+  gsize      row = (gsize) j->in.w * C;
+  HgScratch *sc = &j->ctx->work[worker];
+  float     *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) C);
+
+  memset (s, 0, 2 * (gsize) C * sizeof (float));
+  pool_range (j, task, &img0, &img1, &oy0, &oy1);
+  for (int img = img0; img < img1; img++)
+    {
+      const float *x = j->x + (gsize) img * shape_size (j->in);
+      const float *u = j->bn_x + (gsize) img * shape_size (j->in);
+      const float *y = j->y + (gsize) img * shape_size (j->out);
+      const float *dy = j->dy + (gsize) img * shape_size (j->out);
+      float       *dx = j->dx + (gsize) img * shape_size (j->in);
+
+      for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < j->out.w; ox++)
+          {
+            gsize  i00 = ((gsize) 2 * oy * j->in.w + 2 * ox) * C;
+            gsize  o = ((gsize) oy * j->out.w + ox) * C;
+            float *da = dx + i00;
+
+            if (j->relu)
+              maxpool_bn_grad_window (x + i00, x + i00 + C, x + i00 + row, u + i00, u + i00 + C,
+                                      u + i00 + row, u + i00 + row + C, y + o, dy + o, j->mean,
+                                      da, da + C, da + row, da + row + C, s, s + C, C, TRUE);
+            else
+              maxpool_bn_grad_window (x + i00, x + i00 + C, x + i00 + row, u + i00, u + i00 + C,
+                                      u + i00 + row, u + i00 + row + C, y + o, dy + o, j->mean,
+                                      da, da + C, da + row, da + row + C, s, s + C, C, FALSE);
+          }
+      /* an odd last column or row is in no window: its gradient is 0 */
+      for (int oy = oy0; oy < oy1 && j->in.w > 2 * j->out.w; oy++)
+        for (int r = 2 * oy; r < 2 * oy + 2; r++)
+          memset (dx + ((gsize) r * j->in.w + 2 * j->out.w) * C, 0,
+                  (gsize) (j->in.w - 2 * j->out.w) * C * sizeof (float));
+      if (oy1 == j->out.h && j->in.h > 2 * j->out.h)
+        memset (dx + (gsize) 2 * j->out.h * row, 0,
+                (gsize) (j->in.h - 2 * j->out.h) * row * sizeof (float));
+    }
+  add_partial (sc->dacc, s, 2 * C);
 }
 
 static void
@@ -1745,6 +1926,7 @@ hg_context_new (HgModel *model)
           ctx->node_state[i].invstd = ctx->node_state[i].mean + node->shape.c;
           ctx->node_state[i].scale = ctx->node_state[i].mean + 2 * node->shape.c;
           ctx->node_state[i].shift = ctx->node_state[i].mean + 3 * node->shape.c;
+          ctx->node_state[i].grad_sums = g_new0 (double, 2 * (gsize) node->shape.c);
         }
     }
   return ctx;
@@ -1764,6 +1946,7 @@ hg_context_free (HgContext *ctx)
       g_free (ctx->y[i]);
       g_free (ctx->dy[i]);
       g_free (ctx->node_state[i].mean);
+      g_free (ctx->node_state[i].grad_sums);
       g_free (ctx->node_state[i].mask);
     }
   for (int w = 0; w < HG_MAX_WORKERS; w++)
@@ -2093,7 +2276,26 @@ backward_node (HgContext *ctx,
         }
       break;
     case HG_OP_MAXPOOL:
-      if (dx != NULL)
+      if (dx != NULL && ctx->plan->steps[i].pooled_by != 0 && !add &&
+          ctx->arch->nodes[ctx->plan->steps[i].pooled_by].op == HG_OP_BATCHNORM)
+        {
+          int          bn = ctx->plan->steps[i].pooled_by;
+          HgNodeState *state = &ctx->node_state[bn];
+          PoolJob      j;
+          int          tasks = pool_setup (&j, ctx, i, n);
+          int          c = ctx->arch->nodes[bn].shape.c;
+
+          j.dy = ctx->dy[i];
+          j.dx = dx;
+          j.bn_x = node_y (ctx, ctx->arch->nodes[bn].inputs[0]);
+          j.mean = state->mean;
+          j.relu = ctx->plan->steps[bn].relu;
+          zero_dacc (ctx, 2 * (gsize) c);
+          hg_parallel_for (tasks, maxpool_bn_backward_task, &j);
+          reduce_dacc (ctx, 2 * (gsize) c, state->grad_sums);
+          state->grad_sums_ready = TRUE;
+        }
+      else if (dx != NULL)
         {
           gboolean windows = node->p.pool.kernel == 2 && node->p.pool.stride == 2 &&
                              node->p.pool.padding == 0;
@@ -2190,6 +2392,8 @@ hg_context_backward (HgContext   *ctx,
     hg_context_get_grads (ctx, NULL);
 
   memset (ctx->dy_set, 0, ctx->arch->n_nodes * sizeof (gboolean));
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    ctx->node_state[i].grad_sums_ready = FALSE;
   ctx->backward_done = FALSE;
   last = ctx->arch->n_nodes - 1;
   dy = grad_buffer (ctx, last, &add);

@@ -19,8 +19,8 @@ typedef struct
   const float *b;         /* conv/dense bias (NULL: none), batch-norm beta */
   const float *scale;     /* batch norm at inference: gamma / sqrt(var + eps) */
   const float *shift;     /* … beta - mean * scale */
-  int          pool_into; /* conv: the 2×2 max pool it computes per band (0: none) */
-  int          pooled_by; /* that max pool: the conv that computes it (0: none) */
+  int          pool_into; /* conv, batch norm: the 2×2 max pool it computes as it goes (0: none) */
+  int          pooled_by; /* that max pool: the node that computes it (0: none) */
 } HgStep;
 
 typedef struct

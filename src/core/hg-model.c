@@ -1023,10 +1023,23 @@ count_readers (HgArch *arch,
       }
 }
 
+/* A 2×2, stride-2 max pool without padding. */
+static gboolean
+is_pool2 (const HgNode *node)
+{
+  return node->op == HG_OP_MAXPOOL && node->p.pool.kernel == 2 && node->p.pool.stride == 2 &&
+         node->p.pool.padding == 0;
+}
+
 /* Training and exact inference: every node runs on the model's own
- * weights, except that a ReLU that is the sole reader of a conv, dense or
- * batch-norm node runs as that node's epilogue (its backward pass is the
- * same mask, taken from the fused output). */
+ * weights, except that
+ * - a ReLU that is the sole reader of a conv, dense or batch-norm node
+ *   runs as that node's epilogue (its backward pass is the same mask,
+ *   taken from the fused output);
+ * - a 2×2 max pool that is the sole reader of a batch norm (and its ReLU)
+ *   is computed by the batch norm while its rows are in cache, and its
+ *   backward pass takes the batch norm's gradient sums on the way. Both
+ *   outputs are still kept. */
 HgPlan *
 hg_model_new_exact_plan (HgModel *model)
 {
@@ -1047,6 +1060,18 @@ hg_model_new_exact_plan (HgModel *model)
           plan->steps[reader[i]].alias = i;
         }
     }
+  for (int i = 1; i < arch->n_nodes; i++)
+    if (arch->nodes[i].op == HG_OP_BATCHNORM && readers[i] == 1)
+      {
+        int next = plan->steps[i].relu ? (readers[reader[i]] == 1 ? reader[reader[i]] : -1)
+                                       : reader[i];
+
+        if (next > 0 && is_pool2 (&arch->nodes[next]))
+          {
+            plan->steps[i].pool_into = next;
+            plan->steps[next].pooled_by = i;
+          }
+      }
   g_free (readers);
   g_free (reader);
   return plan;
@@ -1132,9 +1157,7 @@ build_inference_plan (HgModel *model)
               next = readers[next] == 1 ? reader[next] : -1;
             }
           /* a 2×2 max pool reading only this: pooled band by band */
-          if (next >= 0 && arch->nodes[next].op == HG_OP_MAXPOOL &&
-              arch->nodes[next].p.pool.kernel == 2 && arch->nodes[next].p.pool.stride == 2 &&
-              arch->nodes[next].p.pool.padding == 0)
+          if (next >= 0 && is_pool2 (&arch->nodes[next]))
             {
               s->pool_into = next;
               plan->steps[next].pooled_by = i;
