@@ -8,9 +8,10 @@
  *       and training-mode parameter gradients (as a safetensors file)
  *   hg-bench time MODEL INPUT.f32 N [SECONDS]
  *       prints one JSON object of timings
- *   hg-bench profile MODEL INPUT.f32 N [SECONDS]
- *       where a training step's time goes: milliseconds per step in each
- *       node's forward and backward pass, and in the optimizer's update
+ *   hg-bench profile MODEL INPUT.f32 N [SECONDS [train|input-grad]]
+ *       where a training step's (or an FGSM step's: forward and input
+ *       gradient) time goes: milliseconds per step in each node's forward
+ *       and backward pass, and in the optimizer's update
  */
 #include "config.h"
 
@@ -380,13 +381,15 @@ cmd_profile (int    argc,
   g_autoptr (HgModel) model = NULL;
   g_autoptr (HgContext) ctx = NULL;
   g_autoptr (HgOptimizer) opt = NULL;
-  g_autofree float *x = NULL;
+  g_autofree float *x = NULL, *gx = NULL;
   g_autofree int   *labels = NULL;
   double            seconds, t0, loss_seconds = 0.0, step_seconds = 0.0, total = 0.0;
   int               n, h, w, c, k, steps = 0;
+  gboolean          train;
 
-  if (argc < 5)
+  if (argc < 5 || (argc > 6 && strcmp (argv[6], "train") != 0 && strcmp (argv[6], "input-grad") != 0))
     return 2;
+  train = argc <= 6 || strcmp (argv[6], "train") == 0;
   model = load (argv[2]);
   n = atoi (argv[4]);
   seconds = argc > 5 ? g_ascii_strtod (argv[5], NULL) : 2.0;
@@ -396,9 +399,14 @@ cmd_profile (int    argc,
   labels = g_new0 (int, n);
   for (int i = 0; i < n; i++)
     labels[i] = i % k;
+  gx = g_new (float, (gsize) n *h *w *c);
   ctx = hg_context_new (model);
   opt = hg_optimizer_new_sgd (model, 1e-4f, 0.9f, 5e-4f, FALSE);
-  hg_model_train_step (ctx, opt, x, n, labels); /* warm-up: buffers, first touch */
+  /* warm-up: buffers, first touch */
+  if (train)
+    hg_model_train_step (ctx, opt, x, n, labels);
+  else
+    hg_model_loss_input_grad (ctx, x, n, labels, NULL, gx);
 
   hg_context_set_profile (ctx, TRUE);
   t0 = now ();
@@ -406,18 +414,24 @@ cmd_profile (int    argc,
     {
       double t1 = now (), t2;
 
-      hg_context_zero_grads (ctx);
-      hg_context_loss_backward (ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x, n, labels, NULL,
-                                NULL);
+      if (train)
+        {
+          hg_context_zero_grads (ctx);
+          hg_context_loss_backward (ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x, n, labels, NULL,
+                                    NULL);
+        }
+      else
+        hg_model_loss_input_grad (ctx, x, n, labels, NULL, gx);
       t2 = now ();
-      hg_optimizer_step (opt, hg_context_get_grads (ctx, NULL), 1.0f / n);
+      if (train)
+        hg_optimizer_step (opt, hg_context_get_grads (ctx, NULL), 1.0f / n);
       loss_seconds += t2 - t1;
       step_seconds += now () - t2;
       steps++;
     }
 
-  printf ("%s, batch %d, %d training steps: ms per step\n", hg_model_get_arch_name (model), n,
-          steps);
+  printf ("%s, batch %d, %d %s steps: ms per step\n", hg_model_get_arch_name (model), n, steps,
+          train ? "training" : "input-gradient");
   printf ("%-16s %-10s %9s %9s\n", "node", "op", "forward", "backward");
   for (int i = 0; i < model->arch->n_nodes; i++)
     if (ctx->forward_seconds[i] > 0.0 || ctx->backward_seconds[i] > 0.0)
@@ -454,6 +468,6 @@ main (int   argc,
     fprintf (stderr, "Usage: hg-bench init ARCH SEED OUT\n"
                      "       hg-bench probe MODEL INPUT.f32 N LABELS.i32 OUTDIR\n"
                      "       hg-bench time MODEL INPUT.f32 N [SECONDS]\n"
-                     "       hg-bench profile MODEL INPUT.f32 N [SECONDS]\n");
+                     "       hg-bench profile MODEL INPUT.f32 N [SECONDS [train|input-grad]]\n");
   return rc;
 }
