@@ -34,6 +34,8 @@ typedef struct
    * Σ dy·(x − μ) per channel, taken by the pool's backward pass */
   double  *grad_sums;
   gboolean grad_sums_ready;
+  /* conv with a fused ReLU and 2×2 max pool: dy came masked from the pool */
+  gboolean dy_masked;
 } HgNodeState;
 
 struct _HgContext

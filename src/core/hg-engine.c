@@ -693,7 +693,8 @@ conv_backward (HgContext *ctx,
   j.dx_add = dx_add;
   j.need_dx = dx != NULL;
   j.need_dw = need_dw;
-  j.relu = j.step->relu;
+  j.relu = j.step->relu && !ctx->node_state[i].dy_masked; /* see the max pool's backward */
+  ctx->node_state[i].dy_masked = FALSE;
   wsize = (gsize) j.oc * j.K;
 
   if (need_dw)
@@ -1412,7 +1413,7 @@ typedef struct
    * input and mean, for its gradient sums */
   const float *bn_x;
   const float *mean;
-  gboolean     relu;
+  gboolean     relu; /* backward: mask by the ReLU fused into the input (see floor) */
 } PoolJob;
 
 static void
@@ -1493,8 +1494,9 @@ maxpool_forward_task (gpointer data,
 }
 
 /* dx of one 2×2 window, C channels: the first of the window's maxima
- * (a, b, c, then d) takes the gradient. Unconditional reads, selects and
- * restrict parameters, so that GCC vectorises it. */
+ * (a, b, c, then d) takes the gradient, if the maximum is above floor (0
+ * for a ReLU fused into the input, else −∞). Unconditional reads, selects
+ * and restrict parameters, so that GCC vectorises it. */
 static inline void
 maxpool_grad_window (const float *restrict xa,
                      const float *restrict xb,
@@ -1506,12 +1508,15 @@ maxpool_grad_window (const float *restrict xa,
                      float *restrict dc,
                      float *restrict dd,
                      int      C,
-                     gboolean add)
+                     gboolean add,
+                     float    floor)
 {
   if (add)
     for (int ch = 0; ch < C; ch++)
       {
         float v = y[ch], gv = g[ch];
+
+        gv = v > floor ? gv : 0.0f;
         float rest_b = xa[ch] == v ? 0.0f : gv;
         float rest_c = xb[ch] == v ? 0.0f : rest_b;
 
@@ -1529,13 +1534,19 @@ maxpool_grad_window (const float *restrict xa,
     for (int ch = 0; ch < C; ch++)
       {
         float v = y[ch], gv = g[ch];
+
+        gv = v > floor ? gv : 0.0f;
         float rest_b = xa[ch] == v ? 0.0f : gv;
         float rest_c = xb[ch] == v ? 0.0f : rest_b;
+        float ga = xa[ch] == v ? gv : 0.0f;
+        float gb = xb[ch] == v ? rest_b : 0.0f;
+        float gc = xc[ch] == v ? rest_c : 0.0f;
+        float gd = xc[ch] == v ? 0.0f : rest_c;
 
-        da[ch] = xa[ch] == v ? gv : 0.0f;
-        db[ch] = xb[ch] == v ? rest_b : 0.0f;
-        dc[ch] = xc[ch] == v ? rest_c : 0.0f;
-        dd[ch] = xc[ch] == v ? 0.0f : rest_c;
+        da[ch] = ga;
+        db[ch] = gb;
+        dc[ch] = gc;
+        dd[ch] = gd;
       }
 }
 
@@ -1547,6 +1558,7 @@ maxpool_backward_task (gpointer data,
   PoolJob *j = data;
   int      img0, img1, oy0, oy1, C = j->in.c;
   gboolean add = j->add;
+  float    floor = j->relu ? 0.0f : -INFINITY;
 
   pool_range (j, task, &img0, &img1, &oy0, &oy1);
   for (int img = img0; img < img1; img++)
@@ -1568,7 +1580,7 @@ maxpool_backward_task (gpointer data,
                 float *da = dx + i00;
 
                 maxpool_grad_window (x + i00, x + i00 + C, x + i00 + row, y + o, dy + o, da,
-                                     da + C, da + row, da + row + C, C, add);
+                                     da + C, da + row, da + row + C, C, add, floor);
               }
           if (!j->add)
             {
@@ -2300,12 +2312,27 @@ backward_node (HgContext *ctx,
           gboolean windows = node->p.pool.kernel == 2 && node->p.pool.stride == 2 &&
                              node->p.pool.padding == 0;
 
+          int     conv = ctx->plan->steps[i].pooled_by;
+          PoolJob j;
+          int     tasks = pool_setup (&j, ctx, i, n);
+
           /* the 2×2 path writes every element; the general one adds */
           if (!add && !windows)
             memset (dx, 0,
                     (gsize) n * shape_size (ctx->arch->nodes[node->inputs[0]].shape) *
                         sizeof (float));
-          run_pool (ctx, i, n, maxpool_backward_task, ctx->dy[i], dx, add || !windows);
+          j.dy = ctx->dy[i];
+          j.dx = dx;
+          j.add = add || !windows;
+          /* A conv that computes this pool (fused plan) has it as its only
+           * reader: the conv's ReLU mask is applied here, on the way, and
+           * the conv's backward pass skips its own pass over y and dy. */
+          if (conv != 0 && windows && !add && ctx->plan->steps[conv].relu)
+            {
+              j.relu = TRUE;
+              ctx->node_state[conv].dy_masked = TRUE;
+            }
+          hg_parallel_for (tasks, maxpool_backward_task, &j);
         }
       break;
     case HG_OP_AVGPOOL:
@@ -2393,7 +2420,7 @@ hg_context_backward (HgContext   *ctx,
 
   memset (ctx->dy_set, 0, ctx->arch->n_nodes * sizeof (gboolean));
   for (int i = 0; i < ctx->arch->n_nodes; i++)
-    ctx->node_state[i].grad_sums_ready = FALSE;
+    ctx->node_state[i].grad_sums_ready = ctx->node_state[i].dy_masked = FALSE;
   ctx->backward_done = FALSE;
   last = ctx->arch->n_nodes - 1;
   dy = grad_buffer (ctx, last, &add);
