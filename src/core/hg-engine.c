@@ -2311,8 +2311,7 @@ backward_node (HgContext *ctx,
         {
           gboolean windows = node->p.pool.kernel == 2 && node->p.pool.stride == 2 &&
                              node->p.pool.padding == 0;
-
-          int     conv = ctx->plan->steps[i].pooled_by;
+          int     by = ctx->plan->steps[i].pooled_by;
           PoolJob j;
           int     tasks = pool_setup (&j, ctx, i, n);
 
@@ -2327,10 +2326,11 @@ backward_node (HgContext *ctx,
           /* A conv that computes this pool (fused plan) has it as its only
            * reader: the conv's ReLU mask is applied here, on the way, and
            * the conv's backward pass skips its own pass over y and dy. */
-          if (conv != 0 && windows && !add && ctx->plan->steps[conv].relu)
+          if (by != 0 && ctx->arch->nodes[by].op == HG_OP_CONV2D && windows && !add &&
+              ctx->plan->steps[by].relu)
             {
               j.relu = TRUE;
-              ctx->node_state[conv].dy_masked = TRUE;
+              ctx->node_state[by].dy_masked = TRUE;
             }
           hg_parallel_for (tasks, maxpool_backward_task, &j);
         }
