@@ -1550,6 +1550,27 @@ maxpool_grad_window (const float *restrict xa,
       }
 }
 
+/* 2×2 windows, dx written rather than added to: an odd last column or
+ * row (of pool output rows [oy0, oy1) of one image) is in no window, and
+ * its gradient is 0. */
+static void
+zero_outside_windows (const PoolJob *j,
+                      float         *dx,
+                      int            oy0,
+                      int            oy1)
+{
+  int   C = j->in.c;
+  gsize row = (gsize) j->in.w * C;
+
+  for (int oy = oy0; oy < oy1 && j->in.w > 2 * j->out.w; oy++)
+    for (int r = 2 * oy; r < 2 * oy + 2; r++)
+      memset (dx + ((gsize) r * j->in.w + 2 * j->out.w) * C, 0,
+              (gsize) (j->in.w - 2 * j->out.w) * C * sizeof (float));
+  if (oy1 == j->out.h && j->in.h > 2 * j->out.h)
+    memset (dx + (gsize) 2 * j->out.h * row, 0,
+            (gsize) (j->in.h - 2 * j->out.h) * row * sizeof (float));
+}
+
 static void
 maxpool_backward_task (gpointer data,
                        int      task,
@@ -1583,16 +1604,7 @@ maxpool_backward_task (gpointer data,
                                      da + C, da + row, da + row + C, C, add, floor);
               }
           if (!j->add)
-            {
-              /* an odd last column or row is in no window: its gradient is 0 */
-              for (int oy = oy0; oy < oy1 && j->in.w > 2 * j->out.w; oy++)
-                for (int r = 2 * oy; r < 2 * oy + 2; r++)
-                  memset (dx + ((gsize) r * j->in.w + 2 * j->out.w) * C, 0,
-                          (gsize) (j->in.w - 2 * j->out.w) * C * sizeof (float));
-              if (oy1 == j->out.h && j->in.h > 2 * j->out.h)
-                memset (dx + (gsize) 2 * j->out.h * row, 0,
-                        (gsize) (j->in.h - 2 * j->out.h) * row * sizeof (float));
-            }
+            zero_outside_windows (j, dx, oy0, oy1);
           continue;
         }
 
@@ -1633,8 +1645,9 @@ maxpool_backward_task (gpointer data,
 }
 
 /* The same window, for a pool fused into a batch norm (x: its output,
- * u: its input): the gradient is masked by the norm's fused ReLU (the
- * window's maximum is the value that got through it) and its batch-norm
+ * u: its input): the gradient is masked by the norm's fused ReLU (floor
+ * as in maxpool_grad_window: the window's maximum is the value that got
+ * through it) and its batch-norm
  * sums are taken: s1 += Σ dy, s2 += Σ dy·(u − μ). */
 static inline void
 maxpool_bn_grad_window (const float *restrict xa,
@@ -1653,15 +1666,14 @@ maxpool_bn_grad_window (const float *restrict xa,
                         float *restrict dd,
                         float *restrict s1,
                         float *restrict s2,
-                        int      C,
-                        gboolean relu)
+                        int   C,
+                        float floor)
 {
   for (int ch = 0; ch < C; ch++)
     {
       float v = y[ch], gv = g[ch];
 
-      if (relu) /* a constant in each inlined copy (see the caller) */
-        gv = v > 0.0f ? gv : 0.0f;
+      gv = v > floor ? gv : 0.0f;
       float rest_b = xa[ch] == v ? 0.0f : gv;
       float rest_c = xb[ch] == v ? 0.0f : rest_b;
       float ga = xa[ch] == v ? gv : 0.0f;
@@ -1691,6 +1703,7 @@ maxpool_bn_backward_task (gpointer data,
   gsize      row = (gsize) j->in.w * C;
   HgScratch *sc = &j->ctx->work[worker];
   float     *s = scratch (sc, &sc->sums, &sc->sums_cap, 2 * (gsize) C);
+  float      floor = j->relu ? 0.0f : -INFINITY; /* see maxpool_grad_window */
 
   memset (s, 0, 2 * (gsize) C * sizeof (float));
   pool_range (j, task, &img0, &img1, &oy0, &oy1);
@@ -1709,23 +1722,11 @@ maxpool_bn_backward_task (gpointer data,
             gsize  o = ((gsize) oy * j->out.w + ox) * C;
             float *da = dx + i00;
 
-            if (j->relu)
-              maxpool_bn_grad_window (x + i00, x + i00 + C, x + i00 + row, u + i00, u + i00 + C,
-                                      u + i00 + row, u + i00 + row + C, y + o, dy + o, j->mean,
-                                      da, da + C, da + row, da + row + C, s, s + C, C, TRUE);
-            else
-              maxpool_bn_grad_window (x + i00, x + i00 + C, x + i00 + row, u + i00, u + i00 + C,
-                                      u + i00 + row, u + i00 + row + C, y + o, dy + o, j->mean,
-                                      da, da + C, da + row, da + row + C, s, s + C, C, FALSE);
+            maxpool_bn_grad_window (x + i00, x + i00 + C, x + i00 + row, u + i00, u + i00 + C,
+                                    u + i00 + row, u + i00 + row + C, y + o, dy + o, j->mean, da,
+                                    da + C, da + row, da + row + C, s, s + C, C, floor);
           }
-      /* an odd last column or row is in no window: its gradient is 0 */
-      for (int oy = oy0; oy < oy1 && j->in.w > 2 * j->out.w; oy++)
-        for (int r = 2 * oy; r < 2 * oy + 2; r++)
-          memset (dx + ((gsize) r * j->in.w + 2 * j->out.w) * C, 0,
-                  (gsize) (j->in.w - 2 * j->out.w) * C * sizeof (float));
-      if (oy1 == j->out.h && j->in.h > 2 * j->out.h)
-        memset (dx + (gsize) 2 * j->out.h * row, 0,
-                (gsize) (j->in.h - 2 * j->out.h) * row * sizeof (float));
+      zero_outside_windows (j, dx, oy0, oy1);
     }
   add_partial (sc->dacc, s, 2 * C);
 }
