@@ -59,6 +59,8 @@ struct _HgContext
   float       *grads;
   guint64      rng;
   HgScratch    work[HG_MAX_WORKERS];
+  float       *wino; /* Winograd-domain weights of the conv running now */
+  gsize        wino_cap;
 
   /* Benchmarks: seconds spent per node, forward and backward, while
    * profile is set (hg_context_set_profile). */
@@ -70,5 +72,28 @@ struct _HgContext
 /* For benchmarks and tests only. */
 void hg_context_set_profile (HgContext *ctx,
                              gboolean   profile);
+
+/* 3×3 convolutions with stride 1 and padding 1 run as Winograd
+ * F(2×2, 3×3) when they have enough input channels (AUTO, the default);
+ * tests and benchmarks can turn it off or force it (not thread-safe: set
+ * it before any pass). */
+typedef enum
+{
+  HG_WINOGRAD_OFF,
+  HG_WINOGRAD_AUTO,
+  HG_WINOGRAD_ALWAYS,
+} HgWinograd;
+
+void hg_engine_set_winograd (HgWinograd mode);
+
+/* Whether node is a conv that can run as Winograd F(2×2, 3×3). */
+gboolean hg_winograd_fits (const HgNode *node);
+/* Its weights w ([oc][3][3][c]) in the Winograd domain, 16·c·oc floats:
+ * for the forward pass, or with flip for the input gradient. */
+void hg_winograd_weights (const float *w,
+                          int          oc,
+                          int          c,
+                          gboolean     flip,
+                          float       *u);
 
 G_END_DECLS

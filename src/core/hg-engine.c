@@ -521,6 +521,575 @@ conv_forward_task (gpointer data,
 }
 
 static void
+mask_relu (float *restrict dy,
+           const float *restrict y,
+           gsize count)
+{
+  for (gsize e = 0; e < count; e++)
+    dy[e] = y[e] > 0.0f ? dy[e] : 0.0f;
+}
+
+static void
+accumulate_bias (float *restrict db,
+                 const float *restrict dy,
+                 gsize rows,
+                 int   c)
+{
+  for (gsize r = 0; r < rows; r++, dy += c)
+    for (int o = 0; o < c; o++)
+      db[o] += dy[o];
+}
+
+/* ---- Winograd F(2×2, 3×3) ----------------------------------------------- */
+
+/* A 3×3 convolution with stride 1 and padding 1 (every 3×3 conv of the
+ * built-in networks) runs as Winograd's minimal filtering F(2×2, 3×3)
+ * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * 2016): each 2×2 block of outputs costs 16 multiplies per channel pair
+ * instead of 36. The input is cut into 4×4 tiles two pixels apart and
+ * transformed (Bᵀ d B); the 16 transformed positions are multiplied by the
+ * transformed weights (G g Gᵀ) as 16 sgemms over a band of tiles; each
+ * tile's 16 results are transformed back (Aᵀ m A) into its 2×2 outputs,
+ * where the bias, the ReLU and a fused 2×2 max pool (whose windows are
+ * exactly the tiles) are applied. The input gradient of such a conv is the
+ * same convolution of dy with the flipped, transposed kernel, so it runs
+ * the same way; its weight gradient is taken in the Winograd domain (see
+ * wino_dw_task). Rounding differs from im2col's in the last bits (see
+ * test-engine's winograd cases). Channels are contiguous (NHWC), so the
+ * transforms run on 4 channels at a time. */
+
+#define WINO_TASK_FLOATS 196608 /* V and M of one task: 768 KiB */
+
+static HgWinograd winograd_mode = HG_WINOGRAD_AUTO;
+
+void
+hg_engine_set_winograd (HgWinograd mode)
+{
+  winograd_mode = mode;
+}
+
+gboolean
+hg_winograd_fits (const HgNode *node)
+{
+  return node->op == HG_OP_CONV2D && node->p.conv.kernel == 3 && node->p.conv.stride == 1 &&
+         node->p.conv.padding == 1;
+}
+
+/* For a pass with c input and oc output channels (for dx: the conv's
+ * output and input channels). With fewer than 8 either way (a first
+ * layer's 3) the sgemms are too shallow or too narrow, and im2col was
+ * faster on the built-in networks (benchmarks/hg-bench profile). */
+static gboolean
+use_winograd (const HgNode *node,
+              int           c,
+              int           oc)
+{
+  if (!hg_winograd_fits (node) || winograd_mode == HG_WINOGRAD_OFF)
+    return FALSE;
+  return winograd_mode == HG_WINOGRAD_ALWAYS || (c >= 8 && oc >= 8);
+}
+
+/* u = G g Gᵀ for each channel pair of w ([oc][3][3][c]), as [16][c][oc]; or
+ * with flip, of the kernel of the input gradient (g flipped, input and
+ * output channels swapped), as [16][oc][c]. */
+void
+hg_winograd_weights (const float *w,
+                     int          oc,
+                     int          c,
+                     gboolean     flip,
+                     float       *u)
+{
+  gsize pair = (gsize) c * oc;
+
+  for (int o = 0; o < oc; o++)
+    for (int ci = 0; ci < c; ci++)
+      {
+        float g[3][3], t[4][3];
+
+        for (int i = 0; i < 3; i++)
+          for (int k = 0; k < 3; k++)
+            g[i][k] = flip ? w[(((gsize) o * 3 + 2 - i) * 3 + 2 - k) * c + ci]
+                           : w[(((gsize) o * 3 + i) * 3 + k) * c + ci];
+        for (int k = 0; k < 3; k++)
+          {
+            t[0][k] = g[0][k];
+            t[1][k] = 0.5f * (g[0][k] + g[1][k] + g[2][k]);
+            t[2][k] = 0.5f * (g[0][k] - g[1][k] + g[2][k]);
+            t[3][k] = g[2][k];
+          }
+        for (int i = 0; i < 4; i++)
+          {
+            float r[4] = { t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                           0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2] };
+
+            for (int k = 0; k < 4; k++)
+              u[(gsize) (i * 4 + k) * pair + (flip ? (gsize) o * c + ci : (gsize) ci * oc + o)] = r[k];
+          }
+      }
+}
+
+typedef float  HgV4 __attribute__ ((vector_size (16)));
+typedef gint32 HgV4i __attribute__ ((vector_size (16)));
+
+static inline HgV4
+v4_load (const float *p)
+{
+  HgV4 v;
+
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+v4_store (float *p,
+          HgV4   v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+static inline HgV4
+v4_max (HgV4 a,
+        HgV4 b)
+{
+  HgV4i gt = a > b;
+
+  return (HgV4) (((HgV4i) a & gt) | ((HgV4i) b & ~gt));
+}
+
+static inline float
+f_load (const float *p)
+{
+  return *p;
+}
+
+static inline void
+f_store (float *p,
+         float  v)
+{
+  *p = v;
+}
+
+static inline float
+f_max (float a,
+       float b)
+{
+  return a > b ? a : b;
+}
+
+typedef struct
+{
+  HgContext   *ctx;
+  HgShape      in; /* of x; the output has the same height and width */
+  int          oc;
+  int          n, th, tw;   /* images, tile rows and columns */
+  int          band, bands; /* tile rows per task, bands per image */
+  int          ipt;         /* whole images per task (small maps), else 1 */
+  const float *x;
+  const float *u;  /* [16][in.c][oc] */
+  const float *dy; /* weight gradient: dy of the output, masked */
+  const float *bias;
+  gboolean     relu;
+  gboolean     add;    /* y += the convolution (no bias, ReLU or pool) */
+  float       *y;      /* NULL: not kept (only the pool is) */
+  float       *pool_y; /* a fused 2×2 max pool's output, or NULL */
+  HgShape      pool;
+} WinoJob;
+
+/* Bᵀ d B of the 4×4 tile whose top left input pixel is (iy0, ix0), one
+ * channel (T float) or four (T HgV4) at c. */
+#define WINO_INPUT(T, LOAD, STORE)                                                     \
+  do                                                                                   \
+    {                                                                                  \
+      T t[4][4];                                                                       \
+                                                                                       \
+      for (int q = 0; q < 4; q++)                                                      \
+        {                                                                              \
+          T d0 = LOAD (p[0][q] + c), d1 = LOAD (p[1][q] + c), d2 = LOAD (p[2][q] + c), \
+            d3 = LOAD (p[3][q] + c);                                                   \
+                                                                                       \
+          t[0][q] = d0 - d2;                                                           \
+          t[1][q] = d1 + d2;                                                           \
+          t[2][q] = d2 - d1;                                                           \
+          t[3][q] = d1 - d3;                                                           \
+        }                                                                              \
+      for (int r = 0; r < 4; r++)                                                      \
+        {                                                                              \
+          STORE (v + (gsize) (r * 4 + 0) * C + c, t[r][0] - t[r][2]);                  \
+          STORE (v + (gsize) (r * 4 + 1) * C + c, t[r][1] + t[r][2]);                  \
+          STORE (v + (gsize) (r * 4 + 2) * C + c, t[r][2] - t[r][1]);                  \
+          STORE (v + (gsize) (r * 4 + 3) * C + c, t[r][1] - t[r][3]);                  \
+        }                                                                              \
+    }                                                                                  \
+  while (0)
+
+static void
+wino_input_tile (const WinoJob *j,
+                 const float   *x, /* one image */
+                 int            ty,
+                 int            tx,
+                 const float   *zeros, /* C of them, for the padding */
+                 float *restrict v)    /* [16][C] */
+{
+  int          C = j->in.c, H = j->in.h, W = j->in.w, c = 0;
+  const float *p[4][4];
+
+  for (int r = 0; r < 4; r++)
+    for (int q = 0; q < 4; q++)
+      {
+        int iy = 2 * ty - 1 + r, ix = 2 * tx - 1 + q;
+
+        p[r][q] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x + ((gsize) iy * W + ix) * C : zeros;
+      }
+  for (; c + 4 <= C; c += 4)
+    WINO_INPUT (HgV4, v4_load, v4_store);
+  for (; c < C; c++)
+    WINO_INPUT (float, f_load, f_store);
+}
+
+/* Aᵀ m A of one tile, at output channel o (T float) or o…o+3 (T HgV4):
+ * its 2×2 outputs y[0..3], then the epilogue. */
+#define WINO_OUTPUT(T, LOAD, STORE, MAX, ZERO)                                                   \
+  do                                                                                             \
+    {                                                                                            \
+      T s0[4], s1[4], y[4];                                                                      \
+                                                                                                 \
+      for (int q = 0; q < 4; q++)                                                                \
+        {                                                                                        \
+          T m0 = LOAD (m + (gsize) q * OC + o), m1 = LOAD (m + (gsize) (4 + q) * OC + o),        \
+            m2 = LOAD (m + (gsize) (8 + q) * OC + o), m3 = LOAD (m + (gsize) (12 + q) * OC + o); \
+                                                                                                 \
+          s0[q] = m0 + m1 + m2;                                                                  \
+          s1[q] = m1 - m2 - m3;                                                                  \
+        }                                                                                        \
+      y[0] = s0[0] + s0[1] + s0[2];                                                              \
+      y[1] = s0[1] - s0[2] - s0[3];                                                              \
+      y[2] = s1[0] + s1[1] + s1[2];                                                              \
+      y[3] = s1[1] - s1[2] - s1[3];                                                              \
+      if (j->add)                                                                                \
+        for (int e = 0; e < 4; e++)                                                              \
+          STORE (out[e] + o, LOAD (out[e] + o) + y[e]);                                          \
+      else                                                                                       \
+        {                                                                                        \
+          for (int e = 0; e < 4; e++)                                                            \
+            {                                                                                    \
+              y[e] += LOAD (bias + o);                                                           \
+              if (j->relu)                                                                       \
+                y[e] = MAX (y[e], ZERO);                                                         \
+              STORE (out[e] + o, y[e]);                                                          \
+            }                                                                                    \
+          STORE (pool + o, MAX (MAX (y[0], y[1]), MAX (y[2], y[3])));                            \
+        }                                                                                        \
+    }                                                                                            \
+  while (0)
+
+static void
+wino_output_tile (const WinoJob *j,
+                  const float *restrict m, /* [16][OC] */
+                  const float *bias,       /* OC, zeros if none */
+                  float *const out[4],     /* the 2×2 outputs (or a sink) */
+                  float       *pool)             /* the pooled output (or a sink) */
+{
+  int  OC = j->oc, o = 0;
+  HgV4 zero4 = { 0.0f, 0.0f, 0.0f, 0.0f };
+
+  for (; o + 4 <= OC; o += 4)
+    WINO_OUTPUT (HgV4, v4_load, v4_store, v4_max, zero4);
+  for (; o < OC; o++)
+    WINO_OUTPUT (float, f_load, f_store, f_max, 0.0f);
+}
+
+static void
+wino_plan (WinoJob *j)
+{
+  int   workers = hg_threads_get_n_workers ();
+  gsize per_tile = 16 * ((gsize) j->in.c + j->oc);
+  int   tiles = (int) CLAMP (WINO_TASK_FLOATS / per_tile, 16, 1024);
+
+  j->th = ceil_div (j->in.h, 2);
+  j->tw = ceil_div (j->in.w, 2);
+  j->band = CLAMP (tiles / j->tw, 1, j->th);
+  j->bands = ceil_div (j->th, j->band);
+  j->band = ceil_div (j->th, j->bands); /* as even as they go */
+  j->ipt = 1;
+  if (j->bands == 1)
+    j->ipt = MAX (1, MIN (tiles / (j->th * j->tw), ceil_div (j->n, 4 * (gsize) workers)));
+}
+
+static int
+wino_n_tasks (const WinoJob *j)
+{
+  return j->ipt > 1 ? ceil_div (j->n, j->ipt) : j->n * j->bands;
+}
+
+/* Task → images [img0, img1), tile rows [ty0, ty1) of each. */
+static void
+wino_task_range (const WinoJob *j,
+                 int            task,
+                 int           *img0,
+                 int           *img1,
+                 int           *ty0,
+                 int           *ty1)
+{
+  if (j->ipt > 1)
+    {
+      *img0 = task * j->ipt;
+      *img1 = MIN (j->n, *img0 + j->ipt);
+      *ty0 = 0;
+      *ty1 = j->th;
+      return;
+    }
+  *img0 = task / j->bands;
+  *img1 = *img0 + 1;
+  *ty0 = (task % j->bands) * j->band;
+  *ty1 = MIN (*ty0 + j->band, j->th);
+}
+
+static void
+wino_task (gpointer data,
+           int      task,
+           int      worker)
+{
+  const WinoJob *j = data;
+  HgScratch     *sc = &j->ctx->work[worker];
+  int            C = j->in.c, OC = j->oc, img0, img1, ty0, ty1, rows;
+  gsize          T, in_size = shape_size (j->in), out_size = (gsize) j->in.h * j->in.w * OC;
+  float         *v, *m, *zeros, *sink, *nobias;
+
+  wino_task_range (j, task, &img0, &img1, &ty0, &ty1);
+  rows = ty1 - ty0;
+  T = (gsize) (img1 - img0) * rows * j->tw;
+  v = scratch (sc, &sc->col, &sc->col_cap, T * 16 * C + C);
+  m = scratch (sc, &sc->dcol, &sc->dcol_cap, T * 16 * OC + 2 * (gsize) OC);
+  zeros = v + T * 16 * C;
+  sink = m + T * 16 * OC;
+  nobias = sink + OC;
+  memset (zeros, 0, C * sizeof (float));
+  memset (sink, 0, 2 * (gsize) OC * sizeof (float));
+
+  for (int img = img0; img < img1; img++)
+    for (int ty = ty0; ty < ty1; ty++)
+      for (int tx = 0; tx < j->tw; tx++)
+        wino_input_tile (j, j->x + (gsize) img * in_size, ty, tx, zeros,
+                         v + (((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx) * 16 * C);
+
+  for (int e = 0; e < 16; e++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) T, OC, C, 1.0f, v + (gsize) e * C,
+                 16 * C, j->u + (gsize) e * C * OC, OC, 0.0f, m + (gsize) e * OC, 16 * OC);
+
+  for (int img = img0; img < img1; img++)
+    for (int ty = ty0; ty < ty1; ty++)
+      for (int tx = 0; tx < j->tw; tx++)
+        {
+          float *out[4], *pool = sink;
+
+          for (int e = 0; e < 4; e++)
+            {
+              int oy = 2 * ty + e / 2, ox = 2 * tx + e % 2;
+
+              out[e] = j->y != NULL && oy < j->in.h && ox < j->in.w
+                           ? j->y + (gsize) img * out_size + ((gsize) oy * j->in.w + ox) * OC
+                           : sink;
+            }
+          if (j->pool_y != NULL && ty < j->pool.h && tx < j->pool.w)
+            pool = j->pool_y + (gsize) img * shape_size (j->pool) + ((gsize) ty * j->pool.w + tx) * OC;
+          wino_output_tile (j, m + (((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx) * 16 * OC,
+                            j->bias != NULL ? j->bias : nobias, out, pool);
+        }
+}
+
+/* The Winograd-domain weights of conv node i, forward or for dx: the
+ * inference plan's, made once, or made now from the model's own. */
+static const float *
+wino_weights (HgContext     *ctx,
+              const ConvJob *cj,
+              gboolean       dx)
+{
+  const float *made = dx ? cj->step->wino_dx : cj->step->wino;
+  gsize        size = 16 * (gsize) cj->in.c * cj->oc;
+
+  if (made != NULL)
+    return made;
+  if (ctx->wino_cap < size)
+    {
+      g_free (ctx->wino);
+      ctx->wino = g_new (float, size);
+      ctx->wino_cap = size;
+    }
+  hg_winograd_weights (cj->step->w, cj->oc, cj->in.c, dx, ctx->wino);
+  return ctx->wino;
+}
+
+/* The weight gradient in the Winograd domain: with V = Bᵀ d B of each
+ * input tile and D = A dy Aᵀ of its 2×2 output gradients, dU[ξ] (c × oc)
+ * = Σ over tiles of V[ξ]ᵀ D[ξ], one sgemm per ξ whose depth is the band's
+ * tiles; hg_winograd_weight_grads takes it back to the 3×3 kernel. The
+ * worker's accumulator holds dU, then the bias gradient. */
+static void
+wino_dw_task (gpointer data,
+              int      task,
+              int      worker)
+{
+  const WinoJob *j = data;
+  HgScratch     *sc = &j->ctx->work[worker];
+  int            C = j->in.c, OC = j->oc, H = j->in.h, W = j->in.w, img0, img1, ty0, ty1, rows;
+  gsize          T, in_size = shape_size (j->in), out_size = (gsize) H * W * OC;
+  float         *v, *d, *zeros, *acc = sc->acc;
+
+  wino_task_range (j, task, &img0, &img1, &ty0, &ty1);
+  rows = ty1 - ty0;
+  T = (gsize) (img1 - img0) * rows * j->tw;
+  v = scratch (sc, &sc->col, &sc->col_cap, T * 16 * C + MAX (C, OC));
+  d = scratch (sc, &sc->dcol, &sc->dcol_cap, T * 16 * OC);
+  zeros = v + T * 16 * C;
+  memset (zeros, 0, MAX (C, OC) * sizeof (float));
+
+  for (int img = img0; img < img1; img++)
+    for (int ty = ty0; ty < ty1; ty++)
+      for (int tx = 0; tx < j->tw; tx++)
+        {
+          gsize        t = ((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx;
+          const float *g[4];
+          float *restrict dt = d + t * 16 * OC;
+          int o = 0;
+
+          wino_input_tile (j, j->x + (gsize) img * in_size, ty, tx, zeros, v + t * 16 * C);
+          for (int e = 0; e < 4; e++)
+            {
+              int oy = 2 * ty + e / 2, ox = 2 * tx + e % 2;
+
+              g[e] = oy < H && ox < W ? j->dy + (gsize) img * out_size + ((gsize) oy * W + ox) * OC
+                                      : zeros;
+            }
+#define WINO_DY(T, LOAD, STORE)                                         \
+  do                                                                    \
+    {                                                                   \
+      T a[4][2];                                                        \
+                                                                        \
+      for (int q = 0; q < 2; q++)                                       \
+        {                                                               \
+          T g0 = LOAD (g[q] + o), g1 = LOAD (g[2 + q] + o);             \
+                                                                        \
+          a[0][q] = g0;                                                 \
+          a[1][q] = g0 + g1;                                            \
+          a[2][q] = g0 - g1;                                            \
+          a[3][q] = -g1;                                                \
+        }                                                               \
+      for (int r = 0; r < 4; r++)                                       \
+        {                                                               \
+          STORE (dt + (gsize) (r * 4 + 0) * OC + o, a[r][0]);           \
+          STORE (dt + (gsize) (r * 4 + 1) * OC + o, a[r][0] + a[r][1]); \
+          STORE (dt + (gsize) (r * 4 + 2) * OC + o, a[r][0] - a[r][1]); \
+          STORE (dt + (gsize) (r * 4 + 3) * OC + o, -a[r][1]);          \
+        }                                                               \
+    }                                                                   \
+  while (0)
+          for (; o + 4 <= OC; o += 4)
+            WINO_DY (HgV4, v4_load, v4_store);
+          for (; o < OC; o++)
+            WINO_DY (float, f_load, f_store);
+#undef WINO_DY
+        }
+
+  for (int e = 0; e < 16; e++)
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, (int) T, 1.0f, v + (gsize) e * C,
+                 16 * C, d + (gsize) e * OC, 16 * OC, 1.0f, acc + (gsize) e * C * OC, OC);
+
+  if (j->bias != NULL) /* only whether there is one: Σ dy over the band */
+    for (int img = img0; img < img1; img++)
+      accumulate_bias (acc + 16 * (gsize) C * OC,
+                       j->dy + (gsize) img * out_size + (gsize) 2 * ty0 * W * OC,
+                       (gsize) (MIN (2 * ty1, H) - 2 * ty0) * W, OC);
+}
+
+/* gw ([oc][3][3][c]) += Gᵀ dU G of dU ([16][c][oc]). */
+static void
+wino_weight_grads (const float *du,
+                   int          oc,
+                   int          c,
+                   float       *gw)
+{
+  gsize pair = (gsize) c * oc;
+
+  for (int o = 0; o < oc; o++)
+    for (int ci = 0; ci < c; ci++)
+      {
+        float m[4][4], t[3][4];
+
+        for (int r = 0; r < 4; r++)
+          for (int q = 0; q < 4; q++)
+            m[r][q] = du[(gsize) (r * 4 + q) * pair + (gsize) ci * oc + o];
+        for (int q = 0; q < 4; q++)
+          {
+            t[0][q] = m[0][q] + 0.5f * (m[1][q] + m[2][q]);
+            t[1][q] = 0.5f * (m[1][q] - m[2][q]);
+            t[2][q] = 0.5f * (m[1][q] + m[2][q]) + m[3][q];
+          }
+        for (int r = 0; r < 3; r++)
+          {
+            float *g = gw + (((gsize) o * 3 + r) * 3) * c + ci;
+
+            g[0] += t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+            g[c] += 0.5f * (t[r][1] - t[r][2]);
+            g[2 * (gsize) c] += 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+          }
+      }
+}
+
+/* The workers' accumulators += the weight gradient (in the Winograd
+ * domain) and bias gradient of a ConvJob set up for the backward pass,
+ * its dy masked. */
+static void
+wino_dw_run (ConvJob *cj)
+{
+  WinoJob j = { 0 };
+
+  j.ctx = cj->ctx;
+  j.n = cj->n;
+  j.in = cj->in;
+  j.oc = cj->oc;
+  j.x = cj->x;
+  j.dy = cj->dyw;
+  j.bias = cj->step->b;
+  wino_plan (&j);
+  hg_parallel_for (wino_n_tasks (&j), wino_dw_task, &j);
+}
+
+/* y = conv (x) of a ConvJob set up for the forward pass, or dx (+)= the
+ * input gradient of one set up for the backward pass. */
+static void
+wino_run (ConvJob *cj,
+          gboolean dx)
+{
+  WinoJob j = { 0 };
+
+  j.ctx = cj->ctx;
+  j.n = cj->n;
+  if (!dx)
+    {
+      j.in = cj->in;
+      j.oc = cj->oc;
+      j.x = cj->x;
+      j.u = wino_weights (cj->ctx, cj, FALSE);
+      j.bias = cj->step->b;
+      j.relu = cj->step->relu;
+      j.y = cj->transient ? NULL : cj->y;
+      j.pool_y = cj->pool_y;
+      j.pool = cj->pool;
+    }
+  else
+    {
+      j.in = cj->out;
+      j.oc = cj->in.c;
+      j.x = cj->dyw;
+      j.u = wino_weights (cj->ctx, cj, TRUE);
+      j.add = cj->dx_add;
+      j.y = cj->dx; /* every pixel: the tiles cover the map */
+    }
+  wino_plan (&j);
+  hg_parallel_for (wino_n_tasks (&j), wino_task, &j);
+}
+
+static void
 conv_forward (HgContext *ctx,
               int        i,
               int        n)
@@ -543,28 +1112,13 @@ conv_forward (HgContext *ctx,
     }
   else if (j.step->pool_into != 0)
     g_assert_not_reached (); /* 1×1 convs are not fused (see the plan) */
+  if (use_winograd (j.node, j.in.c, j.oc))
+    {
+      wino_run (&j, FALSE);
+      return;
+    }
   hg_parallel_for (j.pointwise ? ceil_div (j.rows, j.rows_per_task) : conv_n_tasks (&j, -1),
                    conv_forward_task, &j);
-}
-
-static void
-mask_relu (float *restrict dy,
-           const float *restrict y,
-           gsize count)
-{
-  for (gsize e = 0; e < count; e++)
-    dy[e] = y[e] > 0.0f ? dy[e] : 0.0f;
-}
-
-static void
-accumulate_bias (float *restrict db,
-                 const float *restrict dy,
-                 gsize rows,
-                 int   c)
-{
-  for (gsize r = 0; r < rows; r++, dy += c)
-    for (int o = 0; o < c; o++)
-      db[o] += dy[o];
 }
 
 static void
@@ -681,9 +1235,10 @@ conv_backward (HgContext *ctx,
                gboolean   dx_add,
                gboolean   need_dw)
 {
-  ConvJob j;
-  gsize   wsize;
-  int     workers = hg_threads_get_n_workers ();
+  ConvJob  j;
+  gsize    wsize, acc_size;
+  int      workers = hg_threads_get_n_workers ();
+  gboolean wino_dw;
 
   conv_setup (&j, ctx, i, n);
   j.x = node_y (ctx, j.node->inputs[0]);
@@ -696,22 +1251,25 @@ conv_backward (HgContext *ctx,
   j.relu = j.step->relu && !ctx->node_state[i].dy_masked; /* see the max pool's backward */
   ctx->node_state[i].dy_masked = FALSE;
   wsize = (gsize) j.oc * j.K;
+  wino_dw = need_dw && use_winograd (j.node, j.in.c, j.oc) && !g_getenv ("NODW");
+  acc_size = wino_dw ? 16 * (gsize) j.in.c * j.oc : wsize; /* then the bias */
 
   if (need_dw)
     for (int w = 0; w < workers; w++)
       {
         HgScratch *sc = &ctx->work[w];
 
-        memset (scratch (sc, &sc->acc, &sc->acc_cap, wsize + j.oc), 0,
-                (wsize + j.oc) * sizeof (float));
+        memset (scratch (sc, &sc->acc, &sc->acc_cap, acc_size + j.oc), 0,
+                (acc_size + j.oc) * sizeof (float));
       }
 
   if (j.pointwise)
     hg_parallel_for (ceil_div (j.rows, j.rows_per_task), conv_backward_task, &j);
-  else if (j.stride == 1 && j.oc <= j.in.c)
+  else if (j.stride == 1 && (j.oc <= j.in.c || use_winograd (j.node, j.oc, j.in.c) || wino_dw))
     {
-      /* Fewer output than input channels: gather dx (see
-       * conv_dx_gather_task); dW as usual, without the dx part. */
+      /* Fewer output than input channels, or Winograd: gather dx (see
+       * conv_dx_gather_task and wino_run); dW as usual, without the dx
+       * part. */
       ConvJob           d;
       g_autofree float *wt = NULL;
       int               k = j.k, C = j.in.c, oc = j.oc;
@@ -721,13 +1279,17 @@ conv_backward (HgContext *ctx,
           hg_parallel_for (ceil_div (j.rows * j.oc, ROWS_PER_TASK_FLOATS), conv_mask_task, &j);
           j.relu = FALSE; /* dy is masked now */
         }
-      if (need_dw)
+      if (wino_dw)
+        wino_dw_run (&j);
+      else if (need_dw)
         {
           j.need_dx = FALSE;
           j.phase = -1;
           hg_parallel_for (conv_n_tasks (&j, -1), conv_backward_task, &j);
         }
-      if (dx != NULL)
+      if (dx != NULL && use_winograd (j.node, j.oc, j.in.c))
+        wino_run (&j, TRUE);
+      else if (dx != NULL)
         {
           d = j;
           d.in = j.out;
@@ -768,14 +1330,20 @@ conv_backward (HgContext *ctx,
 
       for (int w = 0; w < workers; w++)
         {
-          const float *acc = ctx->work[w].acc;
+          float *acc = ctx->work[w].acc;
 
-          for (gsize e = 0; e < wsize; e++)
-            gw[e] += acc[e];
+          if (wino_dw && w > 0) /* summed into worker 0's, transformed after */
+            for (gsize e = 0; e < acc_size; e++)
+              ctx->work[0].acc[e] += acc[e];
+          else if (!wino_dw)
+            for (gsize e = 0; e < wsize; e++)
+              gw[e] += acc[e];
           if (gb != NULL)
             for (int o = 0; o < j.oc; o++)
-              gb[o] += acc[wsize + o];
+              gb[o] += acc[acc_size + o];
         }
+      if (wino_dw)
+        wino_weight_grads (ctx->work[0].acc, j.oc, j.in.c, gw);
     }
 }
 
@@ -1962,6 +2530,7 @@ hg_context_free (HgContext *ctx)
       g_free (ctx->node_state[i].grad_sums);
       g_free (ctx->node_state[i].mask);
     }
+  g_free (ctx->wino);
   for (int w = 0; w < HG_MAX_WORKERS; w++)
     {
       g_free (ctx->work[w].col);

@@ -21,6 +21,8 @@ typedef struct
   const float *shift;     /* … beta - mean * scale */
   int          pool_into; /* conv, batch norm: the 2×2 max pool it computes as it goes (0: none) */
   int          pooled_by; /* that max pool: the node that computes it (0: none) */
+  const float *wino;      /* inference plan, 3×3 conv: w in the Winograd domain (else NULL) */
+  const float *wino_dx;   /* … and its input gradient's kernel */
 } HgStep;
 
 typedef struct

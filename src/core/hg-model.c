@@ -7,6 +7,7 @@
 
 #include "histoguard/hg-error.h"
 
+#include "hg-engine-private.h"
 #include "hg-file-private.h"
 #include "hg-json-private.h"
 #include "hg-model-private.h"
@@ -1108,6 +1109,8 @@ build_inference_plan (HgModel *model)
         storage += (gsize) node->p.conv.out_channels * node->p.conv.kernel * node->p.conv.kernel *
                        arch->nodes[node->inputs[0]].shape.c +
                    node->p.conv.out_channels;
+      if (hg_winograd_fits (node))
+        storage += 2 * 16 * (gsize) node->p.conv.out_channels * arch->nodes[node->inputs[0]].shape.c;
       else if (node->op == HG_OP_BATCHNORM)
         storage += 2 * (gsize) node->shape.c;
     }
@@ -1155,6 +1158,18 @@ build_inference_plan (HgModel *model)
               s->relu = TRUE;
               plan->steps[next].alias = i;
               next = readers[next] == 1 ? reader[next] : -1;
+            }
+          if (hg_winograd_fits (node))
+            {
+              int    oc = node->p.conv.out_channels, c = arch->nodes[node->inputs[0]].shape.c;
+              gsize  size = 16 * (gsize) oc * c;
+              float *u = plan->storage + used;
+
+              used += 2 * size;
+              hg_winograd_weights (s->w, oc, c, FALSE, u);
+              hg_winograd_weights (s->w, oc, c, TRUE, u + size);
+              s->wino = u;
+              s->wino_dx = u + size;
             }
           /* a 2×2 max pool reading only this: pooled band by band */
           if (next >= 0 && is_pool2 (&arch->nodes[next]))
