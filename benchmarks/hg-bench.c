@@ -4,14 +4,18 @@
  *   hg-bench init ARCH SEED OUT.safetensors
  *       a fresh model with non-trivial batch-norm statistics
  *   hg-bench probe MODEL INPUT.f32 N LABELS.i32 OUTDIR
- *       writes logits and input gradients (inference and training mode)
- *       and training-mode parameter gradients (as a safetensors file)
+ *       writes logits and input gradients (inference and training mode),
+ *       training-mode parameter gradients (as a safetensors file) and
+ *       each ReLU's decisions
  *   hg-bench time MODEL INPUT.f32 N [SECONDS]
  *       prints one JSON object of timings
  *   hg-bench profile MODEL INPUT.f32 N [SECONDS [train|input-grad]]
  *       where a training step's (or an FGSM step's: forward and input
  *       gradient) time goes: milliseconds per step in each node's forward
  *       and backward pass, and in the optimizer's update
+ *
+ * HG_BENCH_WINOGRAD=off|auto|always sets how 3×3 convolutions run (see
+ * hg_engine_set_winograd; auto is the engine's default).
  */
 #include "config.h"
 
@@ -24,6 +28,8 @@
 #include "histoguard/histoguard.h"
 
 #include "src/core/hg-engine-private.h"
+
+static HgWinograd bench_winograd = HG_WINOGRAD_AUTO;
 
 static double
 now (void)
@@ -57,6 +63,33 @@ write_floats (const char  *dir,
 
   if (!g_file_set_contents (path, (const char *) v, (gssize) (count * 4), &error))
     g_error ("%s", error->message);
+}
+
+/* The ReLU decisions of the last pass, 1 where a ReLU node's output is
+ * positive, NHWC, as relu_MODE_NODE.f32: torch-crosscheck takes ours where
+ * its own pre-activation is too close to zero for float32 to decide. */
+static void
+write_relu_masks (const char *dir,
+                  const char *mode,
+                  HgContext  *ctx,
+                  int         n)
+{
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    {
+      const HgNode     *node = &ctx->arch->nodes[i];
+      gsize             count = (gsize) n * node->shape.h * node->shape.w * node->shape.c;
+      const float      *y = ctx->y[ctx->plan->steps[i].alias]; /* fused: its producer's */
+      g_autofree float *mask = NULL;
+      g_autofree char  *name = NULL;
+
+      if (node->op != HG_OP_RELU)
+        continue;
+      mask = g_new (float, count);
+      for (gsize e = 0; e < count; e++)
+        mask[e] = y[e] > 0.0f ? 1.0f : 0.0f;
+      name = g_strdup_printf ("relu_%s_%s.f32", mode, node->name);
+      write_floats (dir, name, mask, count);
+    }
 }
 
 static HgModel *
@@ -146,12 +179,14 @@ cmd_probe (int    argc,
   hg_model_loss_input_grad (ctx, x, n, labels, logits, gx);
   write_floats (argv[6], "logits_inference.f32", logits, n * k);
   write_floats (argv[6], "grad_inference.f32", gx, n * in_size);
+  write_relu_masks (argv[6], "inference", ctx, n);
 
   hg_context_zero_grads (ctx);
   hg_context_loss_backward (ctx, HG_MODE_TRAINING_NO_UPDATE, HG_PASS_PARAM_GRADS, x, n, labels,
                             logits, gx);
   write_floats (argv[6], "logits_training.f32", logits, n * k);
   write_floats (argv[6], "grad_training.f32", gx, n * in_size);
+  write_relu_masks (argv[6], "training", ctx, n);
 
   /* parameter gradients in file layout: a model whose weights are them */
   grads = hg_model_copy (model);
@@ -271,6 +306,38 @@ conv_flops (HgModel *model)
   return flops;
 }
 
+/* hg_model_forward for about seconds: its rounds, and the seconds spent
+ * in conv layers and in the rest. */
+static void
+profile_forward (HgContext   *ctx,
+                 const float *x,
+                 int          n,
+                 float       *logits,
+                 double       seconds,
+                 int         *rounds,
+                 double      *conv_seconds,
+                 double      *other_seconds)
+{
+  double t0 = now ();
+
+  *rounds = 0;
+  *conv_seconds = *other_seconds = 0.0;
+  hg_context_set_profile (ctx, TRUE);
+  while (now () - t0 < seconds || *rounds < 3)
+    {
+      hg_model_forward (ctx, x, n, logits);
+      (*rounds)++;
+    }
+  for (int i = 0; i < ctx->arch->n_nodes; i++)
+    {
+      if (ctx->arch->nodes[i].op == HG_OP_CONV2D)
+        *conv_seconds += ctx->forward_seconds[i];
+      else
+        *other_seconds += ctx->forward_seconds[i];
+    }
+  hg_context_set_profile (ctx, FALSE);
+}
+
 static int
 cmd_time (int    argc,
           char **argv)
@@ -281,8 +348,8 @@ cmd_time (int    argc,
   g_autofree float *x = NULL, *x_big = NULL, *logits = NULL, *gx = NULL;
   g_autofree int   *labels = NULL;
   double            seconds, t_inf, t_ig, t_train, t_tile, t_sgemm, t_slider, t_heatmap;
-  double            conv_seconds = 0.0, other_seconds = 0.0;
-  int               n, h, w, c, k, rounds = 0;
+  double            conv_seconds, other_seconds, conv_seconds_im2col, other_im2col;
+  int               n, h, w, c, k, rounds, rounds_im2col;
   gsize             in_size;
   Work              work;
   int               peak_threads;
@@ -320,25 +387,13 @@ cmd_time (int    argc,
   work.x = x;
   work.n = n;
 
-  /* where inference time goes */
-  hg_context_set_profile (ctx, TRUE);
-  {
-    double t0 = now ();
-
-    while (now () - t0 < seconds || rounds < 3)
-      {
-        hg_model_forward (ctx, x, n, logits);
-        rounds++;
-      }
-  }
-  for (int i = 0; i < model->arch->n_nodes; i++)
-    {
-      if (model->arch->nodes[i].op == HG_OP_CONV2D)
-        conv_seconds += ctx->forward_seconds[i];
-      else
-        other_seconds += ctx->forward_seconds[i];
-    }
-  hg_context_set_profile (ctx, FALSE);
+  /* where inference time goes; and the conv layers' time without
+   * Winograd, whose 3×3 convs do 2.25× fewer multiplies than the FLOPs
+   * counted */
+  profile_forward (ctx, x, n, logits, seconds, &rounds, &conv_seconds, &other_seconds);
+  hg_engine_set_winograd (HG_WINOGRAD_OFF);
+  profile_forward (ctx, x, n, logits, seconds, &rounds_im2col, &conv_seconds_im2col, &other_im2col);
+  hg_engine_set_winograd (bench_winograd);
 
   /* a training step last: it changes the weights */
   opt = hg_optimizer_new_sgd (model, 1e-4f, 0.9f, 5e-4f, FALSE);
@@ -363,11 +418,13 @@ cmd_time (int    argc,
   printf ("{\"arch\": \"%s\", \"batch\": %d, \"flops_per_patch\": %.0f,"
           " \"inference_ms\": %.3f, \"input_grad_ms\": %.3f, \"train_step_ms\": %.3f,"
           " \"tile_fgsm_ms\": %.3f, \"slider_300_ms\": %.2f, \"heatmap_1000_ms\": %.2f,"
-          " \"conv_gflops\": %.2f, \"conv_share\": %.3f, \"sgemm_peak_gflops\": %.2f,"
+          " \"conv_gflops\": %.2f, \"conv_gflops_im2col\": %.2f, \"conv_share\": %.3f,"
+          " \"sgemm_peak_gflops\": %.2f,"
           " \"workers\": %d, \"blas_threads\": %d}\n",
           hg_model_get_arch_name (model), n, hg_arch_get_flops (model->arch), t_inf * 1e3,
           t_ig * 1e3, t_train * 1e3, t_tile * 1e3, t_slider * 1e3, t_heatmap * 1e3,
           conv_flops (model) * n * rounds / conv_seconds / 1e9,
+          conv_flops (model) * n * rounds_im2col / conv_seconds_im2col / 1e9,
           conv_seconds / (conv_seconds + other_seconds),
           2.0 * pow (work.size, 3) / t_sgemm / 1e9, hg_threads_get_n_workers (),
           hg_threads_get_blas_threads ());
@@ -453,7 +510,19 @@ int
 main (int   argc,
       char *argv[])
 {
-  int rc = 2;
+  int         rc = 2;
+  const char *wino = g_getenv ("HG_BENCH_WINOGRAD");
+
+  if (wino != NULL && strcmp (wino, "off") == 0)
+    bench_winograd = HG_WINOGRAD_OFF;
+  else if (wino != NULL && strcmp (wino, "always") == 0)
+    bench_winograd = HG_WINOGRAD_ALWAYS;
+  else if (wino != NULL && strcmp (wino, "auto") != 0)
+    {
+      fprintf (stderr, "hg-bench: HG_BENCH_WINOGRAD must be off, auto or always\n");
+      return 2;
+    }
+  hg_engine_set_winograd (bench_winograd);
 
   if (argc >= 2 && strcmp (argv[1], "init") == 0)
     rc = cmd_init (argc, argv);

@@ -78,7 +78,14 @@ class HgNet(nn.Module):
             shapes[name] = shape
             self.order.append((name, key, op, inputs))
             prev = name
-
+        self.shapes = shapes
+        # torch-crosscheck: the engine's ReLU decisions (name -> 0/1 tensor),
+        # taken where the pre-activation is within kink_margin (relative to
+        # the layer's largest) of zero, too close for float32 to decide
+        self.relu_masks = None
+        self.kink_margin = 0.0
+        self.kink_flips = 0  # near-kink elements where the engine decided otherwise
+        self.far_flips = 0  # elsewhere: a real disagreement
     def forward(self, x):
         values = {"input": (x - self.mean) / self.std}
         out = None
@@ -86,6 +93,13 @@ class HgNet(nn.Module):
             a = values[inputs[0]]
             if op == "relu":
                 out = F.relu(a)
+                ours = self.relu_masks.get(name) if self.relu_masks else None
+                if ours is not None:
+                    near = a.detach().abs() <= self.kink_margin * float(a.detach().abs().max())
+                    differ = (a.detach() > 0) != (ours > 0)
+                    self.kink_flips += int((near & differ).sum())
+                    self.far_flips += int((~near & differ).sum())
+                    out = torch.where(near, a * ours, out)
             elif op == "concat":
                 out = torch.cat([values[i] for i in inputs], dim=1)
             elif op == "add":
