@@ -74,9 +74,9 @@ void hg_context_set_profile (HgContext *ctx,
                              gboolean   profile);
 
 /* 3×3 convolutions with stride 1 and padding 1 run as Winograd
- * F(2×2, 3×3) when they have enough input channels (AUTO, the default);
- * tests and benchmarks can turn it off or force it (not thread-safe: set
- * it before any pass). */
+ * F(2×2, 3×3) when a pass has enough input and output channels (AUTO, the
+ * default); tests and benchmarks can turn it off or force it (not
+ * thread-safe: set it before any pass). */
 typedef enum
 {
   HG_WINOGRAD_OFF,

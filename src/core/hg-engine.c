@@ -897,8 +897,8 @@ wino_task (gpointer data,
         }
 }
 
-/* The Winograd-domain weights of conv node i, forward or for dx: the
- * inference plan's, made once, or made now from the model's own. */
+/* The Winograd-domain weights of a conv, forward or for dx: the inference
+ * plan's, made once, or made now from the model's own (training). */
 static const float *
 wino_weights (HgContext     *ctx,
               const ConvJob *cj,
@@ -922,7 +922,7 @@ wino_weights (HgContext     *ctx,
 /* The weight gradient in the Winograd domain: with V = Bᵀ d B of each
  * input tile and D = A dy Aᵀ of its 2×2 output gradients, dU[ξ] (c × oc)
  * = Σ over tiles of V[ξ]ᵀ D[ξ], one sgemm per ξ whose depth is the band's
- * tiles; hg_winograd_weight_grads takes it back to the 3×3 kernel. The
+ * tiles; wino_weight_grads takes it back to the 3×3 kernel. The
  * worker's accumulator holds dU, then the bias gradient. */
 static void
 wino_dw_task (gpointer data,

@@ -1109,10 +1109,10 @@ build_inference_plan (HgModel *model)
         storage += (gsize) node->p.conv.out_channels * node->p.conv.kernel * node->p.conv.kernel *
                        arch->nodes[node->inputs[0]].shape.c +
                    node->p.conv.out_channels;
-      if (hg_winograd_fits (node))
-        storage += 2 * 16 * (gsize) node->p.conv.out_channels * arch->nodes[node->inputs[0]].shape.c;
       else if (node->op == HG_OP_BATCHNORM)
         storage += 2 * (gsize) node->shape.c;
+      if (hg_winograd_fits (node)) /* its forward and dx weights */
+        storage += 2 * 16 * (gsize) node->p.conv.out_channels * arch->nodes[node->inputs[0]].shape.c;
     }
   plan->storage = g_new (float, MAX (storage, 1));
 
