@@ -9,10 +9,14 @@ import struct
 import subprocess
 import sys
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:  # a fresh machine: say what to install
+    sys.exit(f"{os.path.basename(sys.argv[0])}: Python module '{e.name}' is missing. These benchmarks use Debian's"
+             f" PyTorch through /usr/bin/python3: apt-get install python3-torch python3-numpy python3-pil")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
