@@ -542,8 +542,8 @@ accumulate_bias (float *restrict db,
 
 /* ---- Winograd F(2×2, 3×3) ----------------------------------------------- */
 
-/* A 3×3 convolution with stride 1 and padding 1 (every 3×3 conv of the
- * built-in networks) runs as Winograd's minimal filtering F(2×2, 3×3)
+/* A 3×3 convolution with stride 1 and padding 1 (all but the ResNet's
+ * downsampling 3×3 convs in the built-in networks) runs as Winograd's minimal filtering F(2×2, 3×3)
  * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
  * 2016): each 2×2 block of outputs costs 16 multiplies per channel pair
  * instead of 36. The input is cut into 4×4 tiles two pixels apart and
