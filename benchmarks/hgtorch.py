@@ -90,6 +90,7 @@ class HgNet(nn.Module):
         self.kink_margin = 0.0
         self.kink_flips = 0  # near-kink elements where the engine decided otherwise
         self.far_flips = 0  # elsewhere: a real disagreement
+
     def forward(self, x):
         values = {"input": (x - self.mean) / self.std}
         out = None

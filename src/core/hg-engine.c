@@ -543,20 +543,20 @@ accumulate_bias (float *restrict db,
 /* ---- Winograd F(2×2, 3×3) ----------------------------------------------- */
 
 /* A 3×3 convolution with stride 1 and padding 1 (all but the ResNet's
- * downsampling 3×3 convs in the built-in networks) runs as Winograd's minimal filtering F(2×2, 3×3)
- * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016): each 2×2 block of outputs costs 16 multiplies per channel pair
- * instead of 36. The input is cut into 4×4 tiles two pixels apart and
- * transformed (Bᵀ d B); the 16 transformed positions are multiplied by the
- * transformed weights (G g Gᵀ) as 16 sgemms over a band of tiles; each
- * tile's 16 results are transformed back (Aᵀ m A) into its 2×2 outputs,
- * where the bias, the ReLU and a fused 2×2 max pool (whose windows are
- * exactly the tiles) are applied. The input gradient of such a conv is the
- * same convolution of dy with the flipped, transposed kernel, so it runs
- * the same way; its weight gradient is taken in the Winograd domain (see
- * wino_dw_task). Rounding differs from im2col's in the last bits (see
- * test-engine's winograd cases). Channels are contiguous (NHWC), so the
- * transforms run on 4 channels at a time. */
+ * downsampling 3×3 convs in the built-in networks) runs as Winograd's
+ * minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016): each 2×2 block of outputs costs 16
+ * multiplies per channel pair instead of 36. The input is cut into 4×4
+ * tiles two pixels apart and transformed (Bᵀ d B); the 16 transformed
+ * positions are multiplied by the transformed weights (G g Gᵀ) as 16 sgemms
+ * over a band of tiles; each tile's 16 results are transformed back
+ * (Aᵀ m A) into its 2×2 outputs, where the bias, the ReLU and a fused 2×2 max
+ * pool (whose windows are exactly the tiles) are applied. The input
+ * gradient of such a conv is the same convolution of dy with the flipped,
+ * transposed kernel, so it runs the same way; its weight gradient is taken
+ * in the Winograd domain (see wino_dw_task). Rounding differs from im2col's
+ * in the last bits (see test-engine's winograd cases). Channels are
+ * contiguous (NHWC), so the transforms run on 4 channels at a time. */
 
 #define WINO_TASK_FLOATS 196608 /* V and M of one task: 768 KiB */
 
@@ -695,8 +695,8 @@ typedef struct
   HgShape      pool;
 } WinoJob;
 
-/* Bᵀ d B of the 4×4 tile whose top left input pixel is (iy0, ix0), one
- * channel (T float) or four (T HgV4) at c. */
+/* Bᵀ d B of the 4×4 tile whose pixels p[r][q] point to, one channel
+ * (T float) or four (T HgV4) at c. */
 #define WINO_INPUT(T, LOAD, STORE)                                                     \
   do                                                                                   \
     {                                                                                  \
@@ -798,6 +798,45 @@ wino_output_tile (const WinoJob *j,
     WINO_OUTPUT (float, f_load, f_store, f_max, 0.0f);
 }
 
+/* A dy Aᵀ of one tile's 2×2 output gradients, at channel o (T float) or
+ * o…o+3 (T HgV4). */
+#define WINO_DY(T, LOAD, STORE)                                         \
+  do                                                                    \
+    {                                                                   \
+      T a[4][2];                                                        \
+                                                                        \
+      for (int q = 0; q < 2; q++)                                       \
+        {                                                               \
+          T g0 = LOAD (g[q] + o), g1 = LOAD (g[2 + q] + o);             \
+                                                                        \
+          a[0][q] = g0;                                                 \
+          a[1][q] = g0 + g1;                                            \
+          a[2][q] = g0 - g1;                                            \
+          a[3][q] = -g1;                                                \
+        }                                                               \
+      for (int r = 0; r < 4; r++)                                       \
+        {                                                               \
+          STORE (dt + (gsize) (r * 4 + 0) * OC + o, a[r][0]);           \
+          STORE (dt + (gsize) (r * 4 + 1) * OC + o, a[r][0] + a[r][1]); \
+          STORE (dt + (gsize) (r * 4 + 2) * OC + o, a[r][0] - a[r][1]); \
+          STORE (dt + (gsize) (r * 4 + 3) * OC + o, -a[r][1]);          \
+        }                                                               \
+    }                                                                   \
+  while (0)
+
+static void
+wino_dy_tile (const float *const g[4], /* the 2×2 gradients (or zeros) */
+              int                OC,
+              float *restrict dt) /* [16][OC] */
+{
+  int o = 0;
+
+  for (; o + 4 <= OC; o += 4)
+    WINO_DY (HgV4, v4_load, v4_store);
+  for (; o < OC; o++)
+    WINO_DY (float, f_load, f_store);
+}
+
 static void
 wino_plan (WinoJob *j)
 {
@@ -819,6 +858,22 @@ static int
 wino_n_tasks (const WinoJob *j)
 {
   return j->ipt > 1 ? ceil_div (j->n, j->ipt) : j->n * j->bands;
+}
+
+/* Where the 2×2 output pixels of tile (ty, tx) are in one image's output
+ * map (floats from its start), or −1 beyond the map's edge. */
+static void
+wino_tile_pixels (const WinoJob *j,
+                  int            ty,
+                  int            tx,
+                  gssize         px[4])
+{
+  for (int e = 0; e < 4; e++)
+    {
+      int oy = 2 * ty + e / 2, ox = 2 * tx + e % 2;
+
+      px[e] = oy < j->in.h && ox < j->in.w ? ((gssize) oy * j->in.w + ox) * j->oc : -1;
+    }
 }
 
 /* Task → images [img0, img1), tile rows [ty0, ty1) of each. */
@@ -852,7 +907,7 @@ wino_task (gpointer data,
   const WinoJob *j = data;
   HgScratch     *sc = &j->ctx->work[worker];
   int            C = j->in.c, OC = j->oc, img0, img1, ty0, ty1, rows;
-  gsize          T, in_size = shape_size (j->in), out_size = (gsize) j->in.h * j->in.w * OC;
+  gsize          T, t, in_size = shape_size (j->in), out_size = (gsize) j->in.h * j->in.w * OC;
   float         *v, *m, *zeros, *sink, *nobias;
 
   wino_task_range (j, task, &img0, &img1, &ty0, &ty1);
@@ -866,34 +921,30 @@ wino_task (gpointer data,
   memset (zeros, 0, C * sizeof (float));
   memset (sink, 0, 2 * (gsize) OC * sizeof (float));
 
+  t = 0;
   for (int img = img0; img < img1; img++)
     for (int ty = ty0; ty < ty1; ty++)
-      for (int tx = 0; tx < j->tw; tx++)
-        wino_input_tile (j, j->x + (gsize) img * in_size, ty, tx, zeros,
-                         v + (((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx) * 16 * C);
+      for (int tx = 0; tx < j->tw; tx++, t++)
+        wino_input_tile (j, j->x + (gsize) img * in_size, ty, tx, zeros, v + t * 16 * C);
 
   for (int e = 0; e < 16; e++)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) T, OC, C, 1.0f, v + (gsize) e * C,
                  16 * C, j->u + (gsize) e * C * OC, OC, 0.0f, m + (gsize) e * OC, 16 * OC);
 
+  t = 0;
   for (int img = img0; img < img1; img++)
     for (int ty = ty0; ty < ty1; ty++)
-      for (int tx = 0; tx < j->tw; tx++)
+      for (int tx = 0; tx < j->tw; tx++, t++)
         {
           float *out[4], *pool = sink;
+          gssize px[4];
 
+          wino_tile_pixels (j, ty, tx, px);
           for (int e = 0; e < 4; e++)
-            {
-              int oy = 2 * ty + e / 2, ox = 2 * tx + e % 2;
-
-              out[e] = j->y != NULL && oy < j->in.h && ox < j->in.w
-                           ? j->y + (gsize) img * out_size + ((gsize) oy * j->in.w + ox) * OC
-                           : sink;
-            }
+            out[e] = j->y != NULL && px[e] >= 0 ? j->y + (gsize) img * out_size + px[e] : sink;
           if (j->pool_y != NULL && ty < j->pool.h && tx < j->pool.w)
             pool = j->pool_y + (gsize) img * shape_size (j->pool) + ((gsize) ty * j->pool.w + tx) * OC;
-          wino_output_tile (j, m + (((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx) * 16 * OC,
-                            j->bias != NULL ? j->bias : nobias, out, pool);
+          wino_output_tile (j, m + t * 16 * OC, j->bias != NULL ? j->bias : nobias, out, pool);
         }
 }
 
@@ -932,7 +983,7 @@ wino_dw_task (gpointer data,
   const WinoJob *j = data;
   HgScratch     *sc = &j->ctx->work[worker];
   int            C = j->in.c, OC = j->oc, H = j->in.h, W = j->in.w, img0, img1, ty0, ty1, rows;
-  gsize          T, in_size = shape_size (j->in), out_size = (gsize) H * W * OC;
+  gsize          T, t, in_size = shape_size (j->in), out_size = (gsize) H * W * OC;
   float         *v, *d, *zeros, *acc = sc->acc;
 
   wino_task_range (j, task, &img0, &img1, &ty0, &ty1);
@@ -943,51 +994,19 @@ wino_dw_task (gpointer data,
   zeros = v + T * 16 * C;
   memset (zeros, 0, MAX (C, OC) * sizeof (float));
 
+  t = 0;
   for (int img = img0; img < img1; img++)
     for (int ty = ty0; ty < ty1; ty++)
-      for (int tx = 0; tx < j->tw; tx++)
+      for (int tx = 0; tx < j->tw; tx++, t++)
         {
-          gsize        t = ((gsize) (img - img0) * rows + ty - ty0) * j->tw + tx;
           const float *g[4];
-          float *restrict dt = d + t * 16 * OC;
-          int o = 0;
+          gssize       px[4];
 
           wino_input_tile (j, j->x + (gsize) img * in_size, ty, tx, zeros, v + t * 16 * C);
+          wino_tile_pixels (j, ty, tx, px);
           for (int e = 0; e < 4; e++)
-            {
-              int oy = 2 * ty + e / 2, ox = 2 * tx + e % 2;
-
-              g[e] = oy < H && ox < W ? j->dy + (gsize) img * out_size + ((gsize) oy * W + ox) * OC
-                                      : zeros;
-            }
-#define WINO_DY(T, LOAD, STORE)                                         \
-  do                                                                    \
-    {                                                                   \
-      T a[4][2];                                                        \
-                                                                        \
-      for (int q = 0; q < 2; q++)                                       \
-        {                                                               \
-          T g0 = LOAD (g[q] + o), g1 = LOAD (g[2 + q] + o);             \
-                                                                        \
-          a[0][q] = g0;                                                 \
-          a[1][q] = g0 + g1;                                            \
-          a[2][q] = g0 - g1;                                            \
-          a[3][q] = -g1;                                                \
-        }                                                               \
-      for (int r = 0; r < 4; r++)                                       \
-        {                                                               \
-          STORE (dt + (gsize) (r * 4 + 0) * OC + o, a[r][0]);           \
-          STORE (dt + (gsize) (r * 4 + 1) * OC + o, a[r][0] + a[r][1]); \
-          STORE (dt + (gsize) (r * 4 + 2) * OC + o, a[r][0] - a[r][1]); \
-          STORE (dt + (gsize) (r * 4 + 3) * OC + o, -a[r][1]);          \
-        }                                                               \
-    }                                                                   \
-  while (0)
-          for (; o + 4 <= OC; o += 4)
-            WINO_DY (HgV4, v4_load, v4_store);
-          for (; o < OC; o++)
-            WINO_DY (float, f_load, f_store);
-#undef WINO_DY
+            g[e] = px[e] >= 0 ? j->dy + (gsize) img * out_size + px[e] : zeros;
+          wino_dy_tile (g, OC, d + t * 16 * OC);
         }
 
   for (int e = 0; e < 16; e++)
@@ -1238,7 +1257,7 @@ conv_backward (HgContext *ctx,
   ConvJob  j;
   gsize    wsize, acc_size;
   int      workers = hg_threads_get_n_workers ();
-  gboolean wino_dw;
+  gboolean wino_dw, wino_dx;
 
   conv_setup (&j, ctx, i, n);
   j.x = node_y (ctx, j.node->inputs[0]);
@@ -1251,7 +1270,8 @@ conv_backward (HgContext *ctx,
   j.relu = j.step->relu && !ctx->node_state[i].dy_masked; /* see the max pool's backward */
   ctx->node_state[i].dy_masked = FALSE;
   wsize = (gsize) j.oc * j.K;
-  wino_dw = need_dw && use_winograd (j.node, j.in.c, j.oc) && !g_getenv ("NODW");
+  wino_dw = need_dw && use_winograd (j.node, j.in.c, j.oc);
+  wino_dx = use_winograd (j.node, j.oc, j.in.c);           /* the same test: wino_dw implies it */
   acc_size = wino_dw ? 16 * (gsize) j.in.c * j.oc : wsize; /* then the bias */
 
   if (need_dw)
@@ -1265,11 +1285,11 @@ conv_backward (HgContext *ctx,
 
   if (j.pointwise)
     hg_parallel_for (ceil_div (j.rows, j.rows_per_task), conv_backward_task, &j);
-  else if (j.stride == 1 && (j.oc <= j.in.c || use_winograd (j.node, j.oc, j.in.c) || wino_dw))
+  else if (j.stride == 1 && (j.oc <= j.in.c || wino_dx))
     {
       /* Fewer output than input channels, or Winograd: gather dx (see
-       * conv_dx_gather_task and wino_run); dW as usual, without the dx
-       * part. */
+       * conv_dx_gather_task and wino_run); dW on its own, by Winograd or
+       * as usual without the dx part. */
       ConvJob           d;
       g_autofree float *wt = NULL;
       int               k = j.k, C = j.in.c, oc = j.oc;
@@ -1287,7 +1307,7 @@ conv_backward (HgContext *ctx,
           j.phase = -1;
           hg_parallel_for (conv_n_tasks (&j, -1), conv_backward_task, &j);
         }
-      if (dx != NULL && use_winograd (j.node, j.oc, j.in.c))
+      if (dx != NULL && wino_dx)
         wino_run (&j, TRUE);
       else if (dx != NULL)
         {
