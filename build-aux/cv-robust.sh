@@ -103,19 +103,24 @@ while [ $k -lt "$folds" ]; do
   k=$((k + 1))
 done
 
+# A model is kept from an earlier run only if it finished and was trained
+# with the same options (BASE.done holds them); the evaluation only if it
+# covered the same models and none was retrained since.
 k=0
 while [ $k -lt "$folds" ]; do
   running=0
   for a in $archs; do
     base="$out/fold$k-$(tag "$a")"
-    if [ -f "$base.done" ]; then
+    opts="--arch $a --epochs $epochs $*"
+    if [ -f "$base.done" ] && [ "$(cat "$base.done")" = "$opts" ]; then
       continue
     fi
+    rm -f "$base.done" "$out/fold$k-eval.json"
     echo "cv-robust.sh: fold $((k + 1)) of $folds: training $a (log: $base.log)"
     (
       "$cli" train --data "$data/idc/patches" --splits "$out/fold$k.tsv" --threads 1 --seed 1 \
         --arch "$a" --epochs "$epochs" --balance --ema 0.99 --adv fgsm-rs --eps 5 -q \
-        --out "$base.safetensors" "$@" >"$base.log" 2>&1 && touch "$base.done"
+        --out "$base.safetensors" "$@" >"$base.log" 2>&1 && echo "$opts" >"$base.done"
     ) &
     running=$((running + 1))
     if [ $running -ge "$jobs" ]; then
@@ -130,10 +135,11 @@ while [ $k -lt "$folds" ]; do
     [ -f "$base.done" ] || die "fold $((k + 1)): training $a failed, see $base.log"
     models="$models --model $base.safetensors"
   done
-  if [ ! -f "$out/fold$k-eval.json" ]; then
+  if [ ! -f "$out/fold$k-eval.json" ] || [ "$(cat "$out/fold$k-eval.models" 2>/dev/null)" != "$models" ]; then
     echo "cv-robust.sh: fold $((k + 1)) of $folds: evaluating on its held-out patients"
     "$cli" eval $models --data "$data/idc/patches" --splits "$out/fold$k.tsv" --split val \
       --attack fgsm,pgd --eps 0,4,8 --steps 20 --seed 1 -q --json "$out/fold$k-eval.json.tmp"
+    echo "$models" >"$out/fold$k-eval.models"
     mv "$out/fold$k-eval.json.tmp" "$out/fold$k-eval.json"
   fi
   k=$((k + 1))

@@ -5,7 +5,8 @@
 # epoch, two tiny networks. Checks that each train or val patient is held
 # out in exactly one fold, that test patients stay test, that the summary
 # has a row per fold and architecture and one of paired differences, that
-# a second run resumes without training, and that bad arguments fail.
+# a second run resumes without training while a run with other options
+# trains again, and that bad arguments fail.
 #
 #   check-cv-robust.sh SRCDIR BUILDDIR OUTDIR
 
@@ -22,7 +23,7 @@ fail() {
 rm -rf "$out" "$out-bad"
 export HG_SHARED_DATA="$srcdir/tests/data"
 run() {
-  "$script" --build "$builddir" --out "$out" --folds 2 --epochs 1 \
+  "$script" --build "$builddir" --out "$out" --folds 2 --epochs "${1:-1}" \
     --arch cnn:width=4 --arch cnn:channels=4-4-8 -- --batch 8 --robust-val 8
 }
 run >"$out.log" 2>&1 || { cat "$out.log"; fail "the cross-validation failed"; }
@@ -48,6 +49,12 @@ run >"$out.log" 2>&1 || fail "the resumed run failed"
 if grep -q "^cv-robust.sh: fold .*: training" "$out.log"; then
   fail "the resumed run trained again"
 fi
+# Other options: every model is trained and evaluated again.
+run 2 >"$out.log" 2>&1 || fail "the run with 2 epochs failed"
+n=$(grep -c "^cv-robust.sh: fold .*: training" "$out.log" || true)
+[ "$n" -eq 4 ] || fail "a run with other options retrained $n models, not 4"
+n=$(grep -c "^cv-robust.sh: fold .*: evaluating" "$out.log" || true)
+[ "$n" -eq 2 ] || fail "a run with other options evaluated $n folds again, not 2"
 
 for bad in "--arch cnn" "--arch cnn --arch cnn" "--arch cnn --arch resnet --folds 1" "--bogus"; do
   # shellcheck disable=SC2086 # the arguments are meant to split
