@@ -186,7 +186,7 @@ static void
 test_train_adversarial (Fixture      *f,
                         gconstpointer data)
 {
-  static const HgAdvTraining kinds[] = { HG_ADV_FGSM, HG_ADV_FGSM_RS, HG_ADV_PGD };
+  static const HgAdvTraining kinds[] = { HG_ADV_FGSM, HG_ADV_FGSM_RS, HG_ADV_PGD, HG_ADV_TRADES };
 
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     {
@@ -225,7 +225,141 @@ test_train_adversarial (Fixture      *f,
       recipe = hg_train_options_to_json (&o);
       g_assert_nonnull (strstr (recipe, hg_adv_training_to_string (kinds[i])));
       g_assert_nonnull (strstr (recipe, i == 0 ? "\"mix\":0.5" : "\"mix\":1"));
+      g_assert_true ((strstr (recipe, "\"beta\":6") != NULL) == (kinds[i] == HG_ADV_TRADES));
     }
+}
+
+/* The TRADES objective's value at known points and its gradients against
+ * central differences, with class weights and a partly clean batch. */
+static void
+test_train_trades_loss (void)
+{
+  enum
+  {
+    N = 3,
+    N_ADV = 2,
+    K = 3
+  };
+  const float weight[K] = { 0.5f, 2.0f, 1.0f };
+  const int   labels[N] = { 1, 0, 2 };
+  float       zc[N * K] = { 0.3f, -1.2f, 2.0f, 1.5f, 0.1f, -0.4f, -0.7f, 0.9f, 0.2f };
+  float       za[N * K] = { 1.1f, -0.2f, 0.5f, -0.3f, 0.8f, 0.6f, 9.0f, 9.0f, 9.0f };
+  float       dzc[N * K], dza[N * K], scratch_c[N * K], scratch_a[N * K];
+  double      ce = 0, loss;
+
+  /* Where the adversarial logits equal the clean ones, KL vanishes and
+   * only the weighted cross-entropy is left; its gradient is zero on the
+   * adversarial side. */
+  for (int i = 0; i < N; i++)
+    {
+      const float *z = zc + i * K;
+      double       sum = exp (z[0]) + exp (z[1]) + exp (z[2]);
+
+      ce += weight[labels[i]] * (log (sum) - z[labels[i]]);
+    }
+  loss = hg_trades_loss (zc, zc, labels, weight, N, N_ADV, K, 6.0, dzc, dza);
+  g_assert_cmpfloat_with_epsilon (loss, ce, 1e-6);
+  for (int j = 0; j < N_ADV * K; j++)
+    g_assert_cmpfloat_with_epsilon (dza[j], 0.0, 1e-7);
+
+  loss = hg_trades_loss (zc, za, labels, weight, N, N_ADV, K, 6.0, dzc, dza);
+  g_assert_cmpfloat (loss, >, ce + 0.1);
+  for (int side = 0; side < 2; side++)
+    for (int j = 0; j < (side == 0 ? N : N_ADV) * K; j++)
+      {
+        float *z = side == 0 ? zc : za;
+        float  saved = z[j], h = 1e-2f;
+        double up, down;
+
+        z[j] = saved + h;
+        up = hg_trades_loss (zc, za, labels, weight, N, N_ADV, K, 6.0, scratch_c, scratch_a);
+        z[j] = saved - h;
+        down = hg_trades_loss (zc, za, labels, weight, N, N_ADV, K, 6.0, scratch_c, scratch_a);
+        z[j] = saved;
+        g_assert_cmpfloat_with_epsilon ((side == 0 ? dzc : dza)[j], (up - down) / (2 * h), 2e-3);
+      }
+  /* The third sample is not attacked: its adversarial logits are unread. */
+  g_assert_cmpfloat_with_epsilon (dzc[2 * K + 2], weight[2] * (exp (0.2) / (exp (-0.7) + exp (0.9) + exp (0.2)) - 1), 1e-6);
+}
+
+static double
+params_distance (HgModel *a,
+                 HgModel *b)
+{
+  gsize  n;
+  float *pa = hg_model_get_params (a, &n);
+  float *pb = hg_model_get_params (b, NULL);
+  double d = 0;
+
+  for (gsize i = 0; i < n; i++)
+    d = MAX (d, fabs (pa[i] - pb[i]));
+  return d;
+}
+
+/* TRADES training: with β near 0 the clean pass alone moves the weights,
+ * exactly as standard training does; with the usual β it learns, robustly
+ * enough to be checked, and reproducibly. */
+static void
+test_train_trades (Fixture      *f,
+                   gconstpointer data)
+{
+  g_autoptr (HgModel) plain = tiny_model (4);
+  g_autoptr (HgModel) tiny_beta = tiny_model (4);
+  g_autoptr (HgTrainer) trainer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) a = NULL;
+  g_autoptr (GBytes) b = NULL;
+  const HgEpochReport *history;
+  HgTrainOptions       o;
+  HgMetrics            m;
+  guint                n;
+
+  tiny_options (&o);
+  o.epochs = 1;
+  o.robust_val_n = 0;
+  trainer = hg_trainer_new (plain, f->train, f->val, &o, &error);
+  g_assert_true (hg_trainer_run (trainer, NULL, NULL, NULL, &error));
+  g_clear_pointer (&trainer, hg_trainer_free);
+  o.adv = HG_ADV_TRADES;
+  o.beta = 1e-9;
+  trainer = hg_trainer_new (tiny_beta, f->train, f->val, &o, &error);
+  g_assert_true (hg_trainer_run (trainer, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&trainer, hg_trainer_free);
+  g_assert_cmpfloat (params_distance (plain, tiny_beta), <, 1e-5);
+
+  for (int run = 0; run < 2; run++)
+    {
+      g_autoptr (HgModel) model = tiny_model (4);
+
+      tiny_options (&o);
+      o.adv = HG_ADV_TRADES;
+      o.eps = 4;
+      o.steps = 2;
+      o.stop_on_overfit = FALSE;
+      trainer = hg_trainer_new (model, f->train, f->val, &o, &error);
+      g_assert_no_error (error);
+      g_assert_true (hg_trainer_run (trainer, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+      history = hg_trainer_get_history (trainer, &n);
+      for (guint i = 0; i < n; i++)
+        g_test_message ("trades epoch %d: objective %.4f, val BA %.3f, PGD BA %.3f", history[i].epoch,
+                        history[i].train_loss, history[i].val.balanced_accuracy, history[i].val_pgd_ba);
+      g_assert_cmpfloat ((history[n - 1].train_loss + history[n - 2].train_loss) / 2, <,
+                         0.9 * history[0].train_loss);
+      g_assert_true (hg_train_evaluate (model, f->train, HG_ADV_NONE, 0, 1, 1, &m, &error));
+      g_assert_cmpfloat (m.balanced_accuracy, >, 0.7);
+      if (run == 0)
+        a = hg_model_save_to_bytes (model);
+      else
+        b = hg_model_save_to_bytes (model);
+      g_clear_pointer (&trainer, hg_trainer_free);
+    }
+  g_assert_true (g_bytes_equal (a, b));
+
+  /* An objective is not an attack to evaluate with. */
+  g_assert_false (hg_train_evaluate (plain, f->val, HG_ADV_TRADES, 4, 5, 1, &m, &error));
+  g_assert_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT);
 }
 
 static void
@@ -265,6 +399,7 @@ test_train_bad_options (Fixture      *f,
     { "lr", "the learning rate must be above 0" },
     { "eps", "adversarial training needs ε above 0" },
     { "select", "selecting the best epoch by robustness needs a robustness check" },
+    { "beta", "the TRADES weight β must be above 0" },
   };
   g_autoptr (HgModel) model = tiny_model (1);
   g_autoptr (HgModel) three = hg_model_new_from_arch ("cnn:width=4,classes=3", 1, NULL);
@@ -288,6 +423,11 @@ test_train_bad_options (Fixture      *f,
         {
           o.adv = HG_ADV_PGD;
           o.eps = 0;
+        }
+      else if (g_str_equal (cases[i].field, "beta"))
+        {
+          o.adv = HG_ADV_TRADES;
+          o.beta = 0;
         }
       else
         o.select = HG_SELECT_ROBUST;
@@ -386,6 +526,8 @@ main (int   argc,
   g_test_add ("/hg/train/learns", Fixture, NULL, fixture_set_up, test_train_learns, fixture_tear_down);
   g_test_add ("/hg/train/deterministic", Fixture, NULL, fixture_set_up, test_train_deterministic, fixture_tear_down);
   g_test_add ("/hg/train/adversarial", Fixture, NULL, fixture_set_up, test_train_adversarial, fixture_tear_down);
+  g_test_add_func ("/hg/train/trades-loss", test_train_trades_loss);
+  g_test_add ("/hg/train/trades", Fixture, NULL, fixture_set_up, test_train_trades, fixture_tear_down);
   g_test_add ("/hg/train/evaluate-attacks", Fixture, NULL, fixture_set_up, test_train_evaluate_attacks, fixture_tear_down);
   g_test_add ("/hg/train/bad-options", Fixture, NULL, fixture_set_up, test_train_bad_options, fixture_tear_down);
   g_test_add ("/hg/train/ema", Fixture, NULL, fixture_set_up, test_train_ema, fixture_tear_down);

@@ -37,6 +37,15 @@ G_BEGIN_DECLS
  * mix is the fraction of each batch replaced by its adversarial version
  * (the rest stays clean).
  *
+ * trades changes the objective as well as the examples (TRADES, Zhang et
+ * al., 2019): every sample keeps its clean cross-entropy, and the first
+ * mix of the batch adds β·KL(p(x) ‖ p(x')), where x' is crafted from a
+ * random start by steps sign-gradient steps (step as for pgd) that
+ * increase that KL divergence rather than the cross-entropy. The clean
+ * and the adversarial batch pass through the network separately, each in
+ * training mode with its own batch statistics, as in the authors' code;
+ * see hg_trades_loss.
+ *
  * Single-step training can overfit catastrophically: the model learns to
  * defeat the one-step attack while multi-step attacks succeed again (Wong
  * et al.). It shows as validation PGD balanced accuracy collapsing while
@@ -54,6 +63,7 @@ typedef enum
   HG_ADV_FGSM,
   HG_ADV_FGSM_RS,
   HG_ADV_PGD,
+  HG_ADV_TRADES,
 } HgAdvTraining;
 
 /* What "best epoch" means. */
@@ -94,7 +104,8 @@ typedef struct
   double        eps;     /* 1/255 units: 4 */
   double        step;    /* PGD step in 1/255; 0: 2.5·ε/steps */
   int           steps;   /* PGD: 5 */
-  double        mix;     /* < 0: 0.5 for fgsm, 1 for fgsm-rs and pgd */
+  double        mix;     /* < 0: 0.5 for fgsm, else 1 */
+  double        beta;    /* trades: weight of the KL term, 6 */
   /* The robustness check on validation: samples (0: none unless
    * adversarial, where it defaults to 512) and PGD steps (10). */
   int      robust_val_n;
@@ -109,7 +120,7 @@ typedef struct
 } HgTrainOptions;
 
 void hg_train_options_init (HgTrainOptions *options);
-/* "none", "fgsm", "fgsm-rs", "pgd". */
+/* "none", "fgsm", "fgsm-rs", "pgd", "trades". */
 const char *hg_adv_training_to_string (HgAdvTraining adv);
 gboolean    hg_adv_training_from_string (const char    *name,
                                          HgAdvTraining *adv);
@@ -188,10 +199,26 @@ const HgEpochReport *hg_trainer_get_history (HgTrainer *trainer,
                                              guint     *n_epochs);
 gboolean             hg_trainer_stopped_on_overfit (HgTrainer *trainer);
 
+/* The TRADES objective on logits (n × k each). For every sample i,
+ * w·CE(z_clean_i, labels_i), and for i < n_adv also
+ * w·β·KL(softmax(z_clean_i) ‖ softmax(z_adv_i)), where w is
+ * class_weight[labels_i] (1 when class_weight is NULL). Returns the sum;
+ * dz_clean (n × k) and dz_adv (n_adv × k) receive its gradients. */
+double hg_trades_loss (const float *z_clean,
+                       const float *z_adv,
+                       const int   *labels,
+                       const float *class_weight,
+                       int          n,
+                       int          n_adv,
+                       int          k,
+                       double       beta,
+                       float       *dz_clean,
+                       float       *dz_adv);
+
 /* Metrics of model on a loaded dataset, classified in batches, clean
  * (HG_ADV_NONE or eps 0) or under an L∞ attack crafted in inference mode:
  * FGSM (one step of ε), FGSM-RS, or PGD with steps steps of 2.5·ε/steps
- * from a random start. seed fixes the random starts and the bootstrap
+ * from a random start (HG_ADV_TRADES is an objective, not an attack). seed fixes the random starts and the bootstrap
  * interval. With more than two classes, balanced accuracy is the mean
  * recall and the binary metrics are NAN. */
 gboolean hg_train_evaluate (HgModel      *model,

@@ -35,7 +35,7 @@ typedef struct
   char    *final_eps;
   char    *stain;
   int      epochs, batch, steps, threads, workers, robust_val, robust_val_steps;
-  double   lr, min_lr, momentum, weight_decay, eps, step, mix, val_split, ema;
+  double   lr, min_lr, momentum, weight_decay, eps, step, mix, beta, val_split, ema;
   gint64   seed;
   gboolean no_augment, no_stain, balance, keep_overfit, final_eval, quiet;
   char    *command_line;
@@ -205,7 +205,7 @@ check_arguments (Train *t)
   if (t->seed < 0)
     return usage_error (_ ("--seed must not be negative, not %lld"), (long long) t->seed);
   if (!hg_adv_training_from_string (t->adv, &o->adv))
-    return usage_error (_ ("--adv must be none, fgsm, fgsm-rs or pgd, not '%s'"), t->adv);
+    return usage_error (_ ("--adv must be none, fgsm, fgsm-rs, pgd or trades, not '%s'"), t->adv);
   if (!(t->eps > 0 && t->eps <= 255))
     return usage_error (_ ("--eps must be above 0 and at most 255 (in 1/255), not %g"), t->eps);
   if (!(t->step >= 0 && t->step <= 255))
@@ -214,6 +214,8 @@ check_arguments (Train *t)
     return usage_error (_ ("--steps must be from 1 to 1000, not %d"), t->steps);
   if (!(t->mix == -1 || (t->mix >= 0 && t->mix <= 1)))
     return usage_error (_ ("--mix must be from 0 to 1, not %g"), t->mix);
+  if (!(t->beta > 0 && t->beta <= 1000))
+    return usage_error (_ ("--beta must be above 0 and at most 1000, not %g"), t->beta);
   if (t->threads < 0 || t->threads > 256)
     return usage_error (_ ("--threads must be from 0 (one per core) to 256, not %d"), t->threads);
   if (t->workers < 0 || t->workers > 64)
@@ -284,6 +286,7 @@ check_arguments (Train *t)
   o->step = t->step;
   o->steps = t->steps;
   o->mix = t->mix;
+  o->beta = t->beta;
   o->robust_val_n = t->robust_val;
   o->robust_val_steps = t->robust_val_steps;
   o->stop_on_overfit = !t->keep_overfit;
@@ -727,11 +730,12 @@ hg_cli_train (int    argc,
       { "no-stain", 0, 0, G_OPTION_ARG_NONE, &t.no_stain, N_ ("Flips and rotations, but no stain jitter"), NULL },
       { "stain", 0, 0, G_OPTION_ARG_STRING, &t.stain, N_ ("H&E stain jitter: relative scale and optical-density shift of each stain [0.05,0.02]"), N_ ("SCALE,SHIFT") },
       { "balance", 0, 0, G_OPTION_ARG_NONE, &t.balance, N_ ("Weigh the loss so that every class counts equally"), NULL },
-      { "adv", 0, 0, G_OPTION_ARG_STRING, &t.adv, N_ ("Adversarial training: none, fgsm, fgsm-rs or pgd [none]"), N_ ("KIND") },
+      { "adv", 0, 0, G_OPTION_ARG_STRING, &t.adv, N_ ("Adversarial training: none, fgsm, fgsm-rs, pgd or trades [none]"), N_ ("KIND") },
       { "eps", 0, 0, G_OPTION_ARG_DOUBLE, &t.eps, N_ ("Training ε, in 1/255 [4]"), N_ ("E") },
-      { "steps", 0, 0, G_OPTION_ARG_INT, &t.steps, N_ ("PGD steps [5]"), N_ ("K") },
-      { "step", 0, 0, G_OPTION_ARG_DOUBLE, &t.step, N_ ("Attack step in 1/255 [2.5·ε/K for pgd, 1.25·ε for fgsm-rs]"), N_ ("A") },
+      { "steps", 0, 0, G_OPTION_ARG_INT, &t.steps, N_ ("Attack steps of pgd and trades [5]"), N_ ("K") },
+      { "step", 0, 0, G_OPTION_ARG_DOUBLE, &t.step, N_ ("Attack step in 1/255 [2.5·ε/K for pgd and trades, 1.25·ε for fgsm-rs]"), N_ ("A") },
       { "mix", 0, 0, G_OPTION_ARG_DOUBLE, &t.mix, N_ ("Adversarial fraction of each batch [0.5 for fgsm, else 1]"), N_ ("F") },
+      { "beta", 0, 0, G_OPTION_ARG_DOUBLE, &t.beta, N_ ("trades: weight of KL(clean ‖ adversarial) beside the clean loss [6]"), N_ ("B") },
       { "robust-val", 0, 0, G_OPTION_ARG_INT, &t.robust_val, N_ ("Validation images attacked after each epoch [512 with --adv, else 0]"), N_ ("N") },
       { "robust-val-steps", 0, 0, G_OPTION_ARG_INT, &t.robust_val_steps, N_ ("PGD steps of that check [10]"), N_ ("K") },
       { "select", 0, 0, G_OPTION_ARG_STRING, &t.select, N_ ("Best epoch by validation BA: clean, robust (PGD) or mean [clean; mean with --adv]"), N_ ("WHAT") },
@@ -758,6 +762,7 @@ hg_cli_train (int    argc,
   t.eps = t.options.eps;
   t.steps = t.options.steps;
   t.mix = -1;
+  t.beta = t.options.beta;
   t.robust_val = -1;
   t.robust_val_steps = t.options.robust_val_steps;
   t.val_split = 0.15;

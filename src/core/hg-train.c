@@ -12,10 +12,11 @@
 #include "hg-rng-private.h"
 
 /* Streams of the seeded generator, so that no two uses share numbers. */
-#define STREAM_SHUFFLE G_GUINT64_CONSTANT (0x73687566) /* "shuf" */
-#define STREAM_ATTACK G_GUINT64_CONSTANT (0x61747463)  /* "attc" */
-#define STREAM_CHECK G_GUINT64_CONSTANT (0x63686b73)   /* "chks" */
-#define STREAM_DROPOUT G_GUINT64_CONSTANT (0x64726f70) /* "drop" */
+#define STREAM_SHUFFLE G_GUINT64_CONSTANT (0x73687566)     /* "shuf" */
+#define STREAM_ATTACK G_GUINT64_CONSTANT (0x61747463)      /* "attc" */
+#define STREAM_CHECK G_GUINT64_CONSTANT (0x63686b73)       /* "chks" */
+#define STREAM_DROPOUT G_GUINT64_CONSTANT (0x64726f70)     /* "drop" */
+#define STREAM_DROPOUT_ADV G_GUINT64_CONSTANT (0x64726f61) /* "droa" */
 
 /* Samples classified per call during validation. */
 #define EVAL_BATCH 256
@@ -30,6 +31,7 @@ struct _HgTrainer
   HgDataset     *val;
   HgTrainOptions options;
   HgContext     *ctx;
+  HgContext     *adv_ctx; /* trades: the adversarial batch's pass */
   HgOptimizer   *optimizer;
   int            n_classes;
   gsize          sample_floats;
@@ -53,7 +55,7 @@ struct _HgTrainer
 
 /* ---- Names and options --------------------------------------------------- */
 
-static const char *const adv_names[] = { "none", "fgsm", "fgsm-rs", "pgd" };
+static const char *const adv_names[] = { "none", "fgsm", "fgsm-rs", "pgd", "trades" };
 static const char *const select_names[] = { "clean", "robust", "mean" };
 
 const char *
@@ -119,6 +121,7 @@ hg_train_options_init (HgTrainOptions *options)
   options->step = 0;
   options->steps = 5;
   options->mix = -1;
+  options->beta = 6;
   options->robust_val_n = -1;
   options->robust_val_steps = 10;
   options->select = HG_SELECT_CLEAN;
@@ -145,6 +148,7 @@ resolved_step (const HgTrainOptions *o)
     case HG_ADV_FGSM_RS:
       return o->step > 0 ? o->step : 1.25 * o->eps;
     case HG_ADV_PGD:
+    case HG_ADV_TRADES:
       return o->step > 0 ? o->step : 2.5 * o->eps / MAX (o->steps, 1);
     case HG_ADV_NONE:
     default:
@@ -231,9 +235,14 @@ hg_train_options_to_json (const HgTrainOptions *o)
       json_builder_set_member_name (b, "step");
       json_builder_add_double_value (b, resolved_step (o));
       json_builder_set_member_name (b, "steps");
-      json_builder_add_int_value (b, o->adv == HG_ADV_PGD ? o->steps : 1);
+      json_builder_add_int_value (b, o->adv == HG_ADV_PGD || o->adv == HG_ADV_TRADES ? o->steps : 1);
       json_builder_set_member_name (b, "mix");
       json_builder_add_double_value (b, resolved_mix (o));
+      if (o->adv == HG_ADV_TRADES)
+        {
+          json_builder_set_member_name (b, "beta");
+          json_builder_add_double_value (b, o->beta);
+        }
       json_builder_set_member_name (b, "craft_mode");
       json_builder_add_string_value (b, "training-no-update");
     }
@@ -419,6 +428,7 @@ hg_trainer_free (HgTrainer *trainer)
     return;
   g_clear_pointer (&trainer->optimizer, hg_optimizer_free);
   g_clear_pointer (&trainer->ctx, hg_context_free);
+  g_clear_pointer (&trainer->adv_ctx, hg_context_free);
   g_clear_pointer (&trainer->ema_ctx, hg_context_free);
   g_clear_pointer (&trainer->ema_model, hg_model_unref);
   g_clear_pointer (&trainer->model, hg_model_unref);
@@ -469,6 +479,8 @@ check_options (const HgTrainOptions *o,
           o->robust_val_steps);
   if (!(o->mix <= 1))
     FAIL (_ ("the adversarial fraction of a batch must be from 0 to 1, not %g"), o->mix);
+  if (!(o->beta > 0 && o->beta <= 1000))
+    FAIL (_ ("the TRADES weight β must be above 0 and at most %g, not %g"), 1000.0, o->beta);
   if (!(o->ema >= 0 && o->ema < 1))
     FAIL (_ ("the weight-average decay must be in [0, 1), not %g"), o->ema);
   if (o->select != HG_SELECT_CLEAN && resolved_robust_n (o) == 0)
@@ -602,6 +614,11 @@ hg_trainer_new (HgModel              *model,
 
   t->ctx = hg_context_new (model);
   hg_context_set_seed (t->ctx, hg_rng_mix (options->seed ^ STREAM_DROPOUT));
+  if (options->adv == HG_ADV_TRADES)
+    {
+      t->adv_ctx = hg_context_new (model);
+      hg_context_set_seed (t->adv_ctx, hg_rng_mix (options->seed ^ STREAM_DROPOUT_ADV));
+    }
   if (options->optimizer == HG_OPTIMIZER_ADAM)
     t->optimizer = hg_optimizer_new_adam (model, options->lr, 0.9f, 0.999f, 1e-8f, options->weight_decay);
   else
@@ -644,13 +661,17 @@ hg_trainer_new (HgModel              *model,
 /* Crafts adversarial versions of n samples by L∞ sign-gradient steps from
  * x (or a uniform random start in the ε-ball), projected onto the ball
  * and [0,1] after each step. The same few lines serve FGSM (one step of
- * ε, no start), FGSM-RS and PGD. grad is scratch of the size of x. */
+ * ε, no start), FGSM-RS and PGD, which ascend the cross-entropy, and
+ * TRADES, which ascends KL(p_ref ‖ p(x')) when p_ref (n × k clean
+ * probabilities) is given. grad is scratch of the size of x. */
 static gboolean
 craft (HgContext   *ctx,
        HgMode       mode,
        const float *x,
        const int   *labels,
+       const float *p_ref,
        int          n,
+       int          k,
        gsize        sample_floats,
        double       eps,
        double       step,
@@ -661,8 +682,9 @@ craft (HgContext   *ctx,
        float       *grad,
        GError     **error)
 {
-  gsize count = (gsize) n * sample_floats;
-  float e = (float) (eps / 255.0), a = (float) (step / 255.0);
+  gsize             count = (gsize) n * sample_floats;
+  float             e = (float) (eps / 255.0), a = (float) (step / 255.0);
+  g_autofree float *q = p_ref != NULL ? g_new (float, (gsize) n *k) : NULL;
 
   memcpy (x_adv, x, count * sizeof (float));
   if (random_start)
@@ -679,8 +701,20 @@ craft (HgContext   *ctx,
 
   for (int s = 0; s < steps; s++)
     {
-      float loss = hg_context_loss_backward (ctx, mode, HG_PASS_NONE, x_adv, n, labels, NULL, grad);
+      float loss;
 
+      if (p_ref == NULL)
+        loss = hg_context_loss_backward (ctx, mode, HG_PASS_NONE, x_adv, n, labels, NULL, grad);
+      else if (!hg_context_forward (ctx, mode, HG_PASS_NONE, x_adv, n, q))
+        loss = NAN;
+      else
+        {
+          /* d KL(p ‖ q) / d logits(x') = q − p. */
+          hg_softmax (q, n, k, q);
+          for (gsize j = 0; j < (gsize) n * k; j++)
+            q[j] -= p_ref[j];
+          loss = hg_context_backward (ctx, q, grad) ? 0.0f : NAN;
+        }
       if (isnan (loss))
         {
           g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the input gradient could not be computed"));
@@ -721,6 +755,7 @@ attack_shape (HgAdvTraining attack,
       *random_start = TRUE;
       break;
     case HG_ADV_PGD:
+    case HG_ADV_TRADES:
       *out_step = step > 0 ? step : 2.5 * eps / MAX (steps, 1);
       *out_steps = steps;
       *random_start = TRUE;
@@ -765,7 +800,7 @@ attacked_probs (HgContext    *ctx,
     {
       int m = (int) MIN (CHECK_BATCH, n - i);
 
-      if (!craft (ctx, HG_MODE_INFERENCE, x + i * sample_floats, labels + i, m, sample_floats, eps,
+      if (!craft (ctx, HG_MODE_INFERENCE, x + i * sample_floats, labels + i, NULL, m, k, sample_floats, eps,
                   step, n_steps, random_start, hg_rng_mix (seed ^ i), adv, grad, error) ||
           !predict_probs (ctx, adv, m, sample_floats, k, probs + i * k, error))
         return FALSE;
@@ -840,6 +875,147 @@ train_step (HgTrainer   *t,
       return NAN;
     }
   hg_optimizer_step (t->optimizer, hg_context_get_grads (t->ctx, NULL), (float) (1.0 / weight_sum));
+  return loss / weight_sum;
+}
+
+static void
+log_softmax (const float *z,
+             int          k,
+             double      *out)
+{
+  double max = z[0], sum = 0;
+
+  for (int c = 1; c < k; c++)
+    max = MAX (max, z[c]);
+  for (int c = 0; c < k; c++)
+    sum += exp (z[c] - max);
+  for (int c = 0; c < k; c++)
+    out[c] = z[c] - max - log (sum);
+}
+
+double
+hg_trades_loss (const float *z_clean,
+                const float *z_adv,
+                const int   *labels,
+                const float *class_weight,
+                int          n,
+                int          n_adv,
+                int          k,
+                double       beta,
+                float       *dz_clean,
+                float       *dz_adv)
+{
+  g_autofree double *lp = g_new (double, 2 * (gsize) k);
+  double            *lq = lp + k;
+  double             total = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      float *dc = dz_clean + (gsize) i * k;
+      double w = class_weight != NULL ? class_weight[labels[i]] : 1.0;
+      double kl = 0;
+
+      log_softmax (z_clean + (gsize) i * k, k, lp);
+      total -= w * lp[labels[i]];
+      for (int c = 0; c < k; c++)
+        dc[c] = (float) (w * (exp (lp[c]) - (c == labels[i])));
+      if (i >= n_adv)
+        continue;
+
+      /* KL = Σ p (log p − log q): d/dz_clean = p (log p − log q − KL),
+       * d/dz_adv = q − p. */
+      log_softmax (z_adv + (gsize) i * k, k, lq);
+      for (int c = 0; c < k; c++)
+        kl += exp (lp[c]) * (lp[c] - lq[c]);
+      total += w * beta * kl;
+      for (int c = 0; c < k; c++)
+        {
+          double p = exp (lp[c]);
+
+          dc[c] += (float) (w * beta * p * (lp[c] - lq[c] - kl));
+          dz_adv[(gsize) i * k + c] = (float) (w * beta * (exp (lq[c]) - p));
+        }
+    }
+  return total;
+}
+
+/* One TRADES optimiser step on a batch x of b clean samples, the first
+ * n_adv of them attacked. The clean pass runs on t->ctx and the
+ * adversarial one on t->adv_ctx, each in training mode, so that both
+ * keep their activations for the backward pass; their parameter
+ * gradients are summed. Returns the class-weighted mean objective. */
+static double
+trades_step (HgTrainer   *t,
+             const float *x,
+             const int   *labels,
+             int          b,
+             int          n_adv,
+             guint64      seed,
+             float       *x_adv,
+             float       *grad,
+             float       *logits,
+             float       *dlogits,
+             int         *correct,
+             GError     **error)
+{
+  const HgTrainOptions *o = &t->options;
+  int                   k = t->n_classes;
+  g_autofree float     *p = g_new (float, (gsize) MAX (n_adv, 1) * k);
+  g_autofree float     *z_adv = g_new (float, (gsize) MAX (n_adv, 1) * k);
+  g_autofree float     *dz_adv = g_new (float, (gsize) MAX (n_adv, 1) * k);
+  double                step, loss, weight_sum = 0;
+  int                   steps;
+  gboolean              random_start;
+  float                *grads, *adv_grads;
+  gsize                 n_params;
+
+  *correct = 0;
+  hg_context_zero_grads (t->ctx);
+  hg_context_zero_grads (t->adv_ctx);
+  if (!hg_context_forward (t->ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x, b, logits))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the training forward pass failed"));
+      return NAN;
+    }
+  hg_softmax (logits, n_adv, k, p);
+
+  attack_shape (o->adv, o->eps, o->step, o->steps, &step, &steps, &random_start);
+  if (n_adv > 0 &&
+      (!craft (t->adv_ctx, HG_MODE_TRAINING_NO_UPDATE, x, labels, p, n_adv, k, t->sample_floats,
+               o->eps, step, steps, random_start, seed, x_adv, grad, error) ||
+       !hg_context_forward (t->adv_ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x_adv, n_adv,
+                            z_adv)))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the training forward pass failed"));
+      return NAN;
+    }
+
+  loss = hg_trades_loss (logits, z_adv, labels, t->class_weight, b, n_adv, k, o->beta, dlogits,
+                         dz_adv);
+  for (int i = 0; i < b; i++)
+    {
+      const float *z = logits + (gsize) i * k;
+      int          best = 0;
+
+      for (int c = 1; c < k; c++)
+        if (z[c] > z[best])
+          best = c;
+      *correct += best == labels[i];
+      weight_sum += t->class_weight[labels[i]];
+    }
+
+  if (!hg_context_backward (t->ctx, dlogits, NULL) ||
+      (n_adv > 0 && !hg_context_backward (t->adv_ctx, dz_adv, NULL)))
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the training backward pass failed"));
+      return NAN;
+    }
+  grads = hg_context_get_grads (t->ctx, &n_params);
+  adv_grads = hg_context_get_grads (t->adv_ctx, NULL);
+  for (gsize i = 0; i < n_params; i++)
+    grads[i] += adv_grads[i];
+  hg_optimizer_step (t->optimizer, grads, (float) (1.0 / weight_sum));
   return loss / weight_sum;
 }
 
@@ -933,6 +1109,7 @@ hg_trainer_run (HgTrainer              *t,
       for (int batch = 0; batch < n_batches; batch++)
         {
           guint64 step = (guint64) epoch * n_batches + batch;
+          guint64 attack_seed;
           double  loss;
           int     correct;
 
@@ -953,17 +1130,22 @@ hg_trainer_run (HgTrainer              *t,
 
           hg_optimizer_set_lr (t->optimizer, hg_lr_schedule_at (&schedule, (int) step));
 
-          if (n_adv > 0)
+          attack_seed = hg_rng_mix (o->seed ^ hg_rng_mix (STREAM_ATTACK + step));
+          if (o->adv == HG_ADV_TRADES)
+            loss = trades_step (t, x, labels, b, n_adv, attack_seed, x_adv, grad, logits, dlogits,
+                                &correct, error);
+          else
             {
-              if (!craft (t->ctx, HG_MODE_TRAINING_NO_UPDATE, x, labels, n_adv, t->sample_floats,
-                          o->eps, adv_step, adv_steps, adv_random_start,
-                          hg_rng_mix (o->seed ^ hg_rng_mix (STREAM_ATTACK + step)), x_adv, grad,
-                          error))
-                return FALSE;
-              memcpy (x, x_adv, (gsize) n_adv * t->sample_floats * sizeof (float));
+              if (n_adv > 0)
+                {
+                  if (!craft (t->ctx, HG_MODE_TRAINING_NO_UPDATE, x, labels, NULL, n_adv, k,
+                              t->sample_floats, o->eps, adv_step, adv_steps, adv_random_start,
+                              attack_seed, x_adv, grad, error))
+                    return FALSE;
+                  memcpy (x, x_adv, (gsize) n_adv * t->sample_floats * sizeof (float));
+                }
+              loss = train_step (t, x, labels, b, logits, dlogits, &correct, error);
             }
-
-          loss = train_step (t, x, labels, b, logits, dlogits, &correct, error);
           if (isnan (loss))
             return FALSE;
           if (!isfinite (loss))
@@ -1091,6 +1273,12 @@ hg_train_evaluate (HgModel      *model,
       g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
                    _ ("the model takes %d×%d×%d inputs but the images were loaded at %d×%d×3"), h,
                    w, c, hg_dataset_get_height (dataset), hg_dataset_get_width (dataset));
+      return FALSE;
+    }
+  if (attack == HG_ADV_TRADES)
+    {
+      g_set_error (error, HG_ERROR, HG_ERROR_INVALID_ARGUMENT,
+                   _ ("TRADES is a training objective, not an attack to evaluate with"));
       return FALSE;
     }
   if (!(eps >= 0 && eps <= 255) || steps < 1 || steps > 10000)
