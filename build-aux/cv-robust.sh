@@ -57,26 +57,24 @@ for n in "$folds" "$epochs" "$jobs"; do
 done
 [ "$folds" -ge 2 ] || die "--folds must be at least 2"
 [ "$epochs" -ge 1 ] && [ "$jobs" -ge 1 ] || die "--epochs and --jobs must be at least 1"
-n_archs=0
-for a in $archs; do
-  n_archs=$((n_archs + 1))
-done
-[ $n_archs -ge 2 ] || die "give at least two --arch to compare"
 # Architecture names as file-name parts (as cv-summary.py's tag()).
 tag() {
   basename "$1" .json | tr -c 'A-Za-z0-9_.\n-' '_'
 }
 tags=
+n_archs=0
 for a in $archs; do
   t=$(tag "$a")
   case " $tags " in
     *" $t "*) die "two architectures would share the file name '$t'" ;;
   esac
   tags="$tags $t"
+  n_archs=$((n_archs + 1))
   case "$a" in
     *[!A-Za-z0-9_.,:=/-]*) die "architecture '$a': only letters, digits and _.,:=/- are accepted" ;;
   esac
 done
+[ $n_archs -ge 2 ] || die "give at least two --arch to compare"
 
 cd "$srcdir"
 [ -d "$builddir" ] || die "build directory '$builddir' not found (meson setup $builddir --buildtype=release)"
