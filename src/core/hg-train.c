@@ -701,21 +701,19 @@ craft (HgContext   *ctx,
 
   for (int s = 0; s < steps; s++)
     {
-      float loss;
+      gboolean ok;
 
       if (p_ref == NULL)
-        loss = hg_context_loss_backward (ctx, mode, HG_PASS_NONE, x_adv, n, labels, NULL, grad);
-      else if (!hg_context_forward (ctx, mode, HG_PASS_NONE, x_adv, n, q))
-        loss = NAN;
-      else
+        ok = !isnan (hg_context_loss_backward (ctx, mode, HG_PASS_NONE, x_adv, n, labels, NULL, grad));
+      else if ((ok = hg_context_forward (ctx, mode, HG_PASS_NONE, x_adv, n, q)))
         {
           /* d KL(p ‖ q) / d logits(x') = q − p. */
           hg_softmax (q, n, k, q);
           for (gsize j = 0; j < (gsize) n * k; j++)
             q[j] -= p_ref[j];
-          loss = hg_context_backward (ctx, q, grad) ? 0.0f : NAN;
+          ok = hg_context_backward (ctx, q, grad);
         }
-      if (isnan (loss))
+      if (!ok)
         {
           g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the input gradient could not be computed"));
           return FALSE;
