@@ -102,8 +102,8 @@ typedef struct
   gboolean      balance; /* FALSE */
   HgAdvTraining adv;     /* none */
   double        eps;     /* 1/255 units: 4 */
-  double        step;    /* PGD step in 1/255; 0: 2.5·ε/steps */
-  int           steps;   /* PGD: 5 */
+  double        step;    /* attack step in 1/255; 0: 1.25·ε for fgsm-rs, 2.5·ε/steps for pgd and trades */
+  int           steps;   /* pgd and trades: 5 */
   double        mix;     /* < 0: 0.5 for fgsm, else 1 */
   double        beta;    /* trades: weight of the KL term, 6 */
   /* The robustness check on validation: samples (0: none unless
@@ -218,9 +218,10 @@ double hg_trades_loss (const float *z_clean,
 /* Metrics of model on a loaded dataset, classified in batches, clean
  * (HG_ADV_NONE or eps 0) or under an L∞ attack crafted in inference mode:
  * FGSM (one step of ε), FGSM-RS, or PGD with steps steps of 2.5·ε/steps
- * from a random start (HG_ADV_TRADES is an objective, not an attack). seed fixes the random starts and the bootstrap
- * interval. With more than two classes, balanced accuracy is the mean
- * recall and the binary metrics are NAN. */
+ * from a random start (HG_ADV_TRADES is an objective, not an attack, and
+ * is refused). seed fixes the random starts and the bootstrap interval.
+ * With more than two classes, balanced accuracy is the mean recall and
+ * the binary metrics are NAN. */
 gboolean hg_train_evaluate (HgModel      *model,
                             HgDataset    *dataset,
                             HgAdvTraining attack,
