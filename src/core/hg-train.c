@@ -9,6 +9,7 @@
 #include "histoguard/hg-error.h"
 #include "histoguard/hg-train.h"
 
+#include "hg-model-private.h"
 #include "hg-rng-private.h"
 
 /* Streams of the seeded generator, so that no two uses share numbers. */
@@ -881,10 +882,8 @@ log_softmax (const float *z,
              int          k,
              double      *out)
 {
-  double max = z[0], sum = 0;
+  double max = z[hg_argmax (z, k)], sum = 0;
 
-  for (int c = 1; c < k; c++)
-    max = MAX (max, z[c]);
   for (int c = 0; c < k; c++)
     sum += exp (z[c] - max);
   for (int c = 0; c < k; c++)
@@ -978,28 +977,23 @@ trades_step (HgTrainer   *t,
   hg_softmax (logits, n_adv, k, p);
 
   attack_shape (o->adv, o->eps, o->step, o->steps, &step, &steps, &random_start);
-  if (n_adv > 0 &&
-      (!craft (t->adv_ctx, HG_MODE_TRAINING_NO_UPDATE, x, labels, p, n_adv, k, t->sample_floats,
-               o->eps, step, steps, random_start, seed, x_adv, grad, error) ||
-       !hg_context_forward (t->adv_ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x_adv, n_adv,
-                            z_adv)))
+  if (n_adv > 0)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the training forward pass failed"));
-      return NAN;
+      if (!craft (t->adv_ctx, HG_MODE_TRAINING_NO_UPDATE, x, labels, p, n_adv, k, t->sample_floats,
+                  o->eps, step, steps, random_start, seed, x_adv, grad, error))
+        return NAN;
+      if (!hg_context_forward (t->adv_ctx, HG_MODE_TRAINING, HG_PASS_PARAM_GRADS, x_adv, n_adv, z_adv))
+        {
+          g_set_error (error, HG_ERROR, HG_ERROR_FAILED, _ ("the training forward pass failed"));
+          return NAN;
+        }
     }
 
   loss = hg_trades_loss (logits, z_adv, labels, t->class_weight, b, n_adv, k, o->beta, dlogits,
                          dz_adv);
   for (int i = 0; i < b; i++)
     {
-      const float *z = logits + (gsize) i * k;
-      int          best = 0;
-
-      for (int c = 1; c < k; c++)
-        if (z[c] > z[best])
-          best = c;
-      *correct += best == labels[i];
+      *correct += hg_argmax (logits + (gsize) i * k, k) == labels[i];
       weight_sum += t->class_weight[labels[i]];
     }
 
