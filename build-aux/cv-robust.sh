@@ -12,13 +12,15 @@
 # id, into K folds (default 5). For each fold, every architecture is
 # trained on the other folds with the shipped robust recipe (fgsm-rs at
 # ε=5, --balance --ema 0.99, seed 1, one thread each, J at a time:
-# default 2), then evaluated on the held-out fold with FGSM and PGD-20
-# at ε 0, 4 and 8. TRAIN-OPTIONS are appended to every train command
-# (later options win). Writes DIR/summary.md (default _cv): balanced
-# accuracies per fold and, against the first --arch, paired differences
-# with a 95% t-interval over the folds. Finished folds are kept, so an
-# interrupted run resumes. BUILDDIR (default _build), DIR and
-# $HG_SHARED_DATA (default ../shared/data) are relative to the source tree.
+# default 2), its best epoch chosen on one in eight of the other folds'
+# patients, held back from training, then evaluated on the held-out fold
+# with FGSM and PGD-20 at ε 0, 4 and 8: the held-out patients choose
+# nothing. TRAIN-OPTIONS are appended to every train command (later
+# options win). Writes DIR/summary.md (default _cv): balanced accuracies
+# per fold and, against the first --arch, paired differences with a 95%
+# t-interval over the folds. Finished folds are kept, so an interrupted
+# run resumes. BUILDDIR (default _build), DIR and $HG_SHARED_DATA
+# (default ../shared/data) are relative to the source tree.
 # See data/models/candidates.md.
 
 set -eu
@@ -31,7 +33,7 @@ jobs=2
 out=_cv
 archs=
 usage() {
-  sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 die() {
   echo "cv-robust.sh: $*" >&2
@@ -85,9 +87,12 @@ ninja -C "$builddir" src/cli/histoguard-cli >/dev/null
 cli=$builddir/src/cli/histoguard-cli
 mkdir -p "$out"
 
-# Fold k's split file: its patients are val, the other train and val
-# patients train, the test patients stay test (the trainer never reads
-# them without --final-eval).
+# Two split files per fold. foldK.tsv, for the evaluation: the fold's
+# patients are val, the other train and val patients train, the test
+# patients stay test. foldK-train.tsv, for the trainer: the fold's
+# patients become test like the real test patients (the trainer never
+# reads test without --final-eval), and one in eight of the others (by
+# their place in the deal) become val, to choose the best epoch on.
 awk -F '\t' 'NR > 1 && ($2 == "train" || $2 == "val") { print $1 }' "$data/idc/splits.tsv" |
   sort -n >"$out/patients.txt"
 [ "$(wc -l <"$out/patients.txt")" -ge "$folds" ] || die "fewer train and val patients than folds"
@@ -98,25 +103,34 @@ while [ $k -lt "$folds" ]; do
     NR == 1 { print; next }
     $2 == "train" || $2 == "val" { $2 = (fold[$1] == k) ? "val" : "train" }
     { print }' "$data/idc/splits.tsv" >"$out/fold$k.tsv"
+  awk -F '\t' -v OFS='\t' -v k=$k -v K="$folds" -v list="$out/patients.txt" '
+    BEGIN { i = 0; while ((getline p < list) > 0) { fold[p] = i % K; deal[p] = int(i / K); i++ } }
+    NR == 1 { print; next }
+    $2 == "train" || $2 == "val" {
+      if (fold[$1] == k) $2 = "test"
+      else $2 = (deal[$1] % 8 == 0) ? "val" : "train"
+    }
+    { print }' "$data/idc/splits.tsv" >"$out/fold$k-train.tsv"
   k=$((k + 1))
 done
 
 # A model is kept from an earlier run only if it finished and was trained
-# with the same options (BASE.done holds them); the evaluation only if it
-# covered the same models and none was retrained since.
+# with the same options and training split file (BASE.done holds them);
+# the evaluation only if it covered the same models and none was
+# retrained since.
 k=0
 while [ $k -lt "$folds" ]; do
   running=0
   for a in $archs; do
     base="$out/fold$k-$(tag "$a")"
-    opts="--arch $a --epochs $epochs $*"
+    opts="--arch $a --epochs $epochs --splits $(cksum <"$out/fold$k-train.tsv") $*"
     if [ -f "$base.done" ] && [ "$(cat "$base.done")" = "$opts" ]; then
       continue
     fi
     rm -f "$base.done" "$out/fold$k-eval.json"
     echo "cv-robust.sh: fold $((k + 1)) of $folds: training $a (log: $base.log)"
     (
-      "$cli" train --data "$data/idc/patches" --splits "$out/fold$k.tsv" --threads 1 --seed 1 \
+      "$cli" train --data "$data/idc/patches" --splits "$out/fold$k-train.tsv" --threads 1 --seed 1 \
         --arch "$a" --epochs "$epochs" --balance --ema 0.99 --adv fgsm-rs --eps 5 -q \
         --out "$base.safetensors" "$@" >"$base.log" 2>&1 && echo "$opts" >"$base.done"
     ) &

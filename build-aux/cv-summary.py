@@ -70,8 +70,10 @@ def main():
              for k in range(args.folds)]
     lines = ["# Cross-validation of robust architectures", "",
              f"{args.folds} patient-level folds over the training and validation patients; "
-             "each fold's models trained on the other folds (fgsm-rs, ε=5) and attacked "
-             "on its held-out patches. Balanced accuracy:", "",
+             "each fold's models trained on the other folds (fgsm-rs, ε=5; best epoch chosen "
+             "on one in eight of their patients, held back from training) and attacked on "
+             "its held-out patches. "
+             "Balanced accuracy:", "",
              "| Fold | Patches | Architecture | " + " | ".join(c[0] for c in COLUMNS) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
     for k, fold in enumerate(folds):

@@ -3,10 +3,11 @@
 #
 # build-aux/cv-robust.sh on the committed IDC fixture: two folds, one
 # epoch, two tiny networks. Checks that each train or val patient is held
-# out in exactly one fold, that test patients stay test, that the summary
-# has a row per fold and architecture and one of paired differences, that
-# a second run resumes without training while a run with other options
-# trains again, and that bad arguments fail.
+# out in exactly one fold, that the trainer of that fold neither trains
+# nor chooses its best epoch on it, that test patients stay test, that
+# the summary has a row per fold and architecture and one of paired
+# differences, that a second run resumes without training while a run
+# with other options trains again, and that bad arguments fail.
 #
 #   check-cv-robust.sh SRCDIR BUILDDIR OUTDIR
 
@@ -38,6 +39,26 @@ for p in $(awk -F '\t' 'NR > 1 { print $1 }' "$splits"); do
   elif [ "$held" -ne 1 ]; then
     fail "patient $p is held out in $held folds, not 1"
   fi
+done
+
+# The trainer's split files: the held-out patients choose nothing.
+for k in 0 1; do
+  train=$out/fold$k-train.tsv
+  for p in $(awk -F '\t' 'NR > 1 { print $1 }' "$splits"); do
+    eval_as=$(awk -F '\t' -v p="$p" '$1 == p { print $2 }' "$out/fold$k.tsv")
+    train_as=$(awk -F '\t' -v p="$p" '$1 == p { print $2 }' "$train")
+    case "$eval_as" in
+      val | test) [ "$train_as" = test ] || fail "fold $k: patient $p ($eval_as) is $train_as for the trainer" ;;
+      train) [ "$train_as" = train ] || [ "$train_as" = val ] || fail "fold $k: patient $p is $train_as for the trainer" ;;
+      *) fail "fold $k: patient $p is missing from fold$k.tsv" ;;
+    esac
+  done
+  for s in train val; do
+    awk -F '\t' -v s=$s '$2 == s { found = 1 } END { exit !found }' "$train" ||
+      fail "fold $k: the trainer has no $s patient"
+  done
+  grep -aq "fold$k-train\.tsv" "$out/fold$k-cnn_width_4.safetensors" ||
+    fail "fold $k: the model's recorded command does not name fold$k-train.tsv"
 done
 
 rows=$(grep -c '^| [12] | [0-9]* | `cnn' "$out/summary.md" || true)
