@@ -72,8 +72,7 @@ def main():
              f"{args.folds} patient-level folds over the training and validation patients; "
              "each fold's models trained on the other folds (fgsm-rs, ε=5; best epoch chosen "
              "on one in eight of their patients, held back from training) and attacked on "
-             "its held-out patches. "
-             "Balanced accuracy:", "",
+             "its held-out patches. Balanced accuracy:", "",
              "| Fold | Patches | Architecture | " + " | ".join(c[0] for c in COLUMNS) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
     for k, fold in enumerate(folds):
