@@ -238,6 +238,10 @@ def main():
     w("process used. The mean load is the 1-minute load average sampled after each epoch")
     w("(2.0 means both cores busy), so CPU time is the better guide to what an idle")
     w("machine needs.")
+    for key, title, path, m in models:
+        cpu = m["metadata"].get("train_machine", {}).get("cpu")
+        if cpu:
+            w(f"The {title.lower()} model was trained on {cpu} (`/proc/cpuinfo`).")
     old_threads = [title for key, title, path, m in models
                    if "blas_threads" not in m["metadata"].get("train_machine", {})]
     if old_threads:

@@ -183,6 +183,22 @@ test_train_predict (void)
   g_assert_cmpstr (hg_model_get_class_name (model, 1), ==, "IDC");
   /* --threads 1 is one compute thread in all: OpenBLAS too. */
   g_assert_nonnull (strstr (hg_model_get_metadata (model, "train_machine"), "\"threads\": 1, \"blas_threads\": 1,"));
+  /* It names the processor, as a string, where /proc/cpuinfo does. */
+  {
+    g_autoptr (JsonParser) machine_parser = json_parser_new ();
+    JsonObject      *machine = parse_object (hg_model_get_metadata (model, "train_machine"), machine_parser);
+    g_autofree char *cpuinfo = NULL;
+
+    g_assert_true (json_object_has_member (machine, "cpu"));
+    if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL) && strstr (cpuinfo, "\nmodel name") != NULL)
+      {
+        const char *cpu = json_object_get_string_member (machine, "cpu");
+
+        g_assert_nonnull (cpu);
+        g_assert_cmpuint (strlen (cpu), >, 0);
+        g_assert_nonnull (strstr (cpuinfo, cpu));
+      }
+  }
 
   /* predict: one line per readable image, in order; the bad one on stderr. */
   predict = hg_test_cli_runv ("predict", "--model", out, img0, img1, NULL);

@@ -110,6 +110,32 @@ node_to_text (JsonNode *node)
   return json_generator_to_data (gen, NULL);
 }
 
+/* The processor's name as a JSON string ("model name" of /proc/cpuinfo),
+ * or null where it cannot be read: training times compare only between
+ * runs on the same kind of processor. */
+static char *
+cpu_name_json (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    return g_strdup ("null");
+  lines = g_strsplit (cpuinfo, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
+    {
+      char *colon = strchr (lines[i], ':');
+
+      if (g_str_has_prefix (lines[i], "model name") && colon != NULL)
+        {
+          g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), g_strstrip (colon + 1));
+
+          return node_to_text (node);
+        }
+    }
+  return g_strdup ("null");
+}
+
 static JsonNode *
 text_to_node (const char *text)
 {
@@ -584,16 +610,18 @@ set_provenance (Train               *t,
   g_autofree char *best = g_strdup_printf ("%d", r->epoch);
   g_autofree char *seconds = g_strdup_printf ("%.1f", train_seconds);
   g_autofree char *machine = NULL;
+  g_autofree char *cpu = cpu_name_json ();
   g_autofree char *version = g_strdup_printf ("histoguard-cli %s", hg_version ());
 
   /* Wall time means little on a shared machine without the load it ran
-   * under, and the CPU time it took. */
+   * under, the CPU time it took and the processor it ran on. */
   machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"blas_threads\": %d, "
-                             "\"load_start\": %.2f, \"load_mean\": %.2f, \"cpu_seconds\": %.1f}",
+                             "\"load_start\": %.2f, \"load_mean\": %.2f, \"cpu_seconds\": %.1f, "
+                             "\"cpu\": %s}",
                              g_get_num_processors (), hg_threads_get_n_workers (),
                              hg_threads_get_blas_threads (), t->load_start,
                              t->load_n > 0 ? t->load_sum / t->load_n : load_average (),
-                             cpu_seconds () - t->cpu_start);
+                             cpu_seconds () - t->cpu_start, cpu);
   hg_model_set_metadata (model, "command", t->command_line);
   hg_model_set_metadata (model, "data", data);
   hg_model_set_metadata (model, "seed", seed);
