@@ -98,19 +98,18 @@ awk -F '\t' 'NR > 1 && ($2 == "train" || $2 == "val") { print $1 }' "$data/idc/s
 [ "$(wc -l <"$out/patients.txt")" -ge "$folds" ] || die "fewer train and val patients than folds"
 k=0
 while [ $k -lt "$folds" ]; do
-  awk -F '\t' -v OFS='\t' -v k=$k -v K="$folds" -v list="$out/patients.txt" '
-    BEGIN { i = 0; while ((getline p < list) > 0) fold[p] = i++ % K }
-    NR == 1 { print; next }
-    $2 == "train" || $2 == "val" { $2 = (fold[$1] == k) ? "val" : "train" }
-    { print }' "$data/idc/splits.tsv" >"$out/fold$k.tsv"
-  awk -F '\t' -v OFS='\t' -v k=$k -v K="$folds" -v list="$out/patients.txt" '
+  awk -F '\t' -v OFS='\t' -v k=$k -v K="$folds" -v list="$out/patients.txt" \
+    -v eval_file="$out/fold$k.tsv" -v train_file="$out/fold$k-train.tsv" '
     BEGIN { i = 0; while ((getline p < list) > 0) { fold[p] = i % K; deal[p] = int(i / K); i++ } }
-    NR == 1 { print; next }
-    $2 == "train" || $2 == "val" {
-      if (fold[$1] == k) $2 = "test"
-      else $2 = (deal[$1] % 8 == 0) ? "val" : "train"
+    NR > 1 && ($2 == "train" || $2 == "val") {
+      held = fold[$1] == k
+      $2 = held ? "val" : "train"
+      print >eval_file
+      $2 = held ? "test" : (deal[$1] % 8 == 0) ? "val" : "train"
+      print >train_file
+      next
     }
-    { print }' "$data/idc/splits.tsv" >"$out/fold$k-train.tsv"
+    { print >eval_file; print >train_file }' "$data/idc/splits.tsv"
   k=$((k + 1))
 done
 
