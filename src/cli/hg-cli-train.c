@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,16 @@ static JsonNode *
 text_to_node (const char *text)
 {
   return json_from_string (text, NULL);
+}
+
+/* A number for JSON written by hand: '.' whatever the locale, and null
+ * where there is none (a failed getloadavg() gives NAN). */
+static const char *
+json_number (char        buf[G_ASCII_DTOSTR_BUF_SIZE],
+             const char *format,
+             double      v)
+{
+  return isfinite (v) ? g_ascii_formatd (buf, G_ASCII_DTOSTR_BUF_SIZE, format, v) : "null";
 }
 
 static void
@@ -608,7 +619,10 @@ set_provenance (Train               *t,
   g_autofree char *seed = g_strdup_printf ("%" G_GINT64_FORMAT, t->seed);
   g_autofree char *epochs = g_strdup_printf ("%d", r->n_epochs);
   g_autofree char *best = g_strdup_printf ("%d", r->epoch);
-  g_autofree char *seconds = g_strdup_printf ("%.1f", train_seconds);
+  char             seconds[G_ASCII_DTOSTR_BUF_SIZE];
+  char             load_start[G_ASCII_DTOSTR_BUF_SIZE];
+  char             load_mean[G_ASCII_DTOSTR_BUF_SIZE];
+  char             cpu_time[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *machine = NULL;
   g_autofree char *cpu = cpu_name_json ();
   g_autofree char *version = g_strdup_printf ("histoguard-cli %s", hg_version ());
@@ -616,19 +630,19 @@ set_provenance (Train               *t,
   /* Wall time means little on a shared machine without the load it ran
    * under, the CPU time it took and the processor it ran on. */
   machine = g_strdup_printf ("{\"cores\": %u, \"threads\": %d, \"blas_threads\": %d, "
-                             "\"load_start\": %.2f, \"load_mean\": %.2f, \"cpu_seconds\": %.1f, "
-                             "\"cpu\": %s}",
-                             g_get_num_processors (), hg_threads_get_n_workers (),
-                             hg_threads_get_blas_threads (), t->load_start,
-                             t->load_n > 0 ? t->load_sum / t->load_n : load_average (),
-                             cpu_seconds () - t->cpu_start, cpu);
+                             "\"load_start\": %s, \"load_mean\": %s, \"cpu_seconds\": %s, \"cpu\": %s}",
+                             g_get_num_processors (), hg_threads_get_n_workers (), hg_threads_get_blas_threads (),
+                             json_number (load_start, "%.2f", t->load_start),
+                             json_number (load_mean, "%.2f",
+                                          t->load_n > 0 ? t->load_sum / t->load_n : load_average ()),
+                             json_number (cpu_time, "%.1f", cpu_seconds () - t->cpu_start), cpu);
   hg_model_set_metadata (model, "command", t->command_line);
   hg_model_set_metadata (model, "data", data);
   hg_model_set_metadata (model, "seed", seed);
   hg_model_set_metadata (model, "epochs", epochs);
   hg_model_set_metadata (model, "best_epoch", best);
   hg_model_set_metadata (model, "recipe", recipe);
-  hg_model_set_metadata (model, "train_seconds", seconds);
+  hg_model_set_metadata (model, "train_seconds", json_number (seconds, "%.1f", train_seconds));
   hg_model_set_metadata (model, "train_machine", machine);
   hg_model_set_metadata (model, "trained_with", version);
   if (t->best_val_json != NULL)
@@ -778,6 +792,9 @@ hg_cli_train (int    argc,
       { NULL }
   };
 
+  /* Progress lines, metadata and the summary use '.' whatever the
+   * language, as eval's do: scripts read them as often as people. */
+  setlocale (LC_NUMERIC, "C");
   hg_train_options_init (&t.options);
   t.command_line = quote_command (argc, argv);
   t.epochs = t.options.epochs;
@@ -950,9 +967,9 @@ hg_cli_train (int    argc,
           hg_model_set_metadata (best_model, "test_metrics", test_text);
         }
       {
-        g_autofree char *s = g_strdup_printf ("%.1f", eval_seconds);
+        char s[G_ASCII_DTOSTR_BUF_SIZE];
 
-        hg_model_set_metadata (best_model, "eval_seconds", s);
+        hg_model_set_metadata (best_model, "eval_seconds", json_number (s, "%.1f", eval_seconds));
       }
     }
 
