@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import struct
 import sys
 
 # Two-sided 95% quantiles of Student's t, by degrees of freedom.
@@ -47,6 +48,23 @@ def fold_results(path, k, archs):
     return out
 
 
+def recipe(path):
+    """The adversarial recipe in a model's metadata, as words: "fgsm-rs, ε=5"."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        meta = json.loads(f.read(size)).get("__metadata__", {})
+    r = json.loads(meta.get("recipe", "{}"))
+    adv = r.get("adv", "none")
+    if adv == "none":
+        return "no adversarial training"
+    words = [adv]
+    if r.get("steps", 1) > 1:
+        words.append(f"{r['steps']} steps")
+    if adv == "trades":
+        words.append(f"β={r['beta']:g}")
+    return ", ".join(words) + f", ε={r['eps']:g}"
+
+
 def interval(diffs):
     """Mean and 95% t-interval of paired differences."""
     n = len(diffs)
@@ -68,11 +86,15 @@ def main():
 
     folds = [fold_results(os.path.join(args.dir, f"fold{k}-eval.json"), k, args.archs)
              for k in range(args.folds)]
+    # The recipe as the models record it: options after cv-robust.sh's --
+    # can change it, for every architecture alike.
+    recipes = sorted({recipe(os.path.join(args.dir, f"fold{k}-{tag(arch)}.safetensors"))
+                      for k in range(args.folds) for arch in args.archs})
     lines = ["# Cross-validation of robust architectures", "",
              f"{args.folds} patient-level folds over the training and validation patients; "
-             "each fold's models trained on the other folds (fgsm-rs, ε=5; best epoch chosen "
-             "on one in eight of their patients, held back from training) and attacked on "
-             "its held-out patches. Balanced accuracy:", "",
+             f"each fold's models trained on the other folds ({'; '.join(recipes)}; best epoch "
+             "chosen on one in eight of their patients, held back from training) and attacked "
+             "on its held-out patches. Balanced accuracy:", "",
              "| Fold | Patches | Architecture | " + " | ".join(c[0] for c in COLUMNS) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
     for k, fold in enumerate(folds):

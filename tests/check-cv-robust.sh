@@ -25,7 +25,7 @@ rm -rf "$out" "$out-bad"
 export HG_SHARED_DATA="$srcdir/tests/data"
 run() {
   "$script" --build "$builddir" --out "$out" --folds 2 --epochs "${1:-1}" \
-    --arch cnn:width=4 --arch cnn:channels=4-4-8 -- --batch 8 --robust-val 8
+    --arch cnn:width=4 --arch cnn:channels=4-4-8 -- --batch 8 --robust-val 8 --eps 3
 }
 run >"$out.log" 2>&1 || { cat "$out.log"; fail "the cross-validation failed"; }
 
@@ -61,6 +61,8 @@ for k in 0 1; do
     fail "fold $k: the model's recorded command does not name fold$k-train.tsv"
 done
 
+grep -q "trained on the other folds (fgsm-rs, ε=3; best epoch" "$out/summary.md" ||
+  fail "summary.md does not name the recipe the models recorded (ε=3, set after --)"
 rows=$(grep -c '^| [12] | [0-9]* | `cnn' "$out/summary.md" || true)
 [ "$rows" -eq 4 ] || fail "summary.md has $rows fold rows, not 4"
 grep -q '^| `cnn:channels=4-4-8` | [+-]0\.[0-9]* \[' "$out/summary.md" ||
