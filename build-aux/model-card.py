@@ -175,9 +175,10 @@ def main():
             w(f"| {title} | {label} {op} {bound:.2f} | {reference:.3f} | {shown} | {met} |")
     w("")
     if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(args.out)), "candidates.md")):
-        w("Other recipes tried for the adversarially trained model, each judged on the")
-        w("validation split by a rule written before it started, and why none replaced")
-        w("it: [candidates.md](candidates.md).")
+        w("How the adversarially trained model's recipe was chosen, and the other recipes")
+        w("tried, each judged by a rule written before it started (on the validation split,")
+        w("or by cross-validation over the training and validation patients; never on")
+        w("test): [candidates.md](candidates.md).")
         w("")
 
     if report is not None:
